@@ -1,0 +1,41 @@
+# logdiag — the two commands a new machine needs are `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug/logdiag
+RELEASE_BIN := .build/release/logdiag
+SEED := Corpus/kube-proxy/lxd-conntrack-max
+
+.PHONY: deps build release demo test eval bench fuzz clean
+
+# PCRE2's headers (Debian's libpcre2-dev) are the one system dependency.
+deps:
+	@pkg-config --exists libpcre2-8 2>/dev/null || { \
+	  echo "Installing libpcre2-dev (PCRE2 headers) ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcre2-dev pkg-config; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Runs logdiag on the seed case exactly as `docker logs kube-proxy 2>&1 | logdiag` would.
+# logdiag exits 1 because it finds a fatal root cause: that is the expected outcome here.
+demo: build
+	@echo '$$ cat $(SEED)/*.log | logdiag'
+	@cat $(SEED)/*.log | $(BIN); status=$$?; \
+	  if [ $$status -ne 1 ]; then echo "demo: expected exit status 1 (a root cause found), got $$status" >&2; exit 1; fi
+
+test: build
+	$(SWIFT) test
+	$(BIN) rules check
+	$(BIN) eval Corpus --failures-only
+
+eval: build
+	$(BIN) eval Corpus
+
+bench: deps
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build .bench-cache

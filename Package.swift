@@ -1,0 +1,37 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "logdiag",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "logdiag", targets: ["logdiag"]),
+        .library(name: "LogModel", targets: ["LogModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(name: "CByteScan"),
+        .target(
+            name: "LogModel",
+            dependencies: ["CPCRE2", "CByteScan", .product(name: "Yams", package: "Yams")],
+            resources: [.embedInCode("Rules/Builtin")]
+        ),
+        .executableTarget(
+            name: "logdiag",
+            dependencies: ["LogModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "LogModelTests",
+            dependencies: ["LogModel"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+#define _GNU_SOURCE
+#include <string.h>
+#include "bytescan.h"
+
+const void *ld_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
+    return memmem(haystack, haystack_len, needle, needle_len);
+}
+
+const void *ld_memrchr(const void *s, int c, size_t n) {
+    return memrchr(s, c, n);
+}

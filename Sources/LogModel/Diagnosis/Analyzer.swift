@@ -1,0 +1,64 @@
+import Glibc
+
+/// Reads inputs through the event pipeline into a diagnoser: the one place that wires reader,
+/// envelopes, formats and rules together for whole inputs.
+public struct Analyzer {
+    public var options: ParseOptions
+    /// `--year`: wins over file times for formats without a year.
+    public var year: Int?
+
+    public init(options: ParseOptions = ParseOptions(), year: Int? = nil) {
+        self.options = options
+        self.year = year
+    }
+
+    /// Year for an input whose lines may not carry one: `--year`, else the file's modification
+    /// time (the end of the log), else now.
+    public func yearTracker(mtime: time_t?) -> YearTracker {
+        if let year { return YearTracker(year: year) }
+        let t = Timestamp(nanos: Int64(mtime ?? time(nil)) * 1_000_000_000).civil
+        return YearTracker(year: t.year, referenceMonth: t.month)
+    }
+
+    /// Parse options for an input named `name` (its path names its component when it can).
+    public func options(for name: String, mtime: time_t?) -> ParseOptions {
+        var o = options
+        o.year = yearTracker(mtime: mtime)
+        if o.component == nil { o.component = Component.fromPath(name) }
+        return o
+    }
+
+    /// Reads a path (`-` for standard input) into `diagnoser`, also handing each event to `also`.
+    public func run(path: String, into diagnoser: Diagnoser,
+                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) {
+        let source: FileDescriptorSource
+        var mtime: time_t?
+        if path == "-" {
+            source = FileDescriptorSource(fd: 0, name: "<stdin>")
+        } else {
+            source = try FileDescriptorSource.open(path: path)
+            var st = stat()
+            if fstat(source.fd, &st) == 0 { mtime = st.st_mtim.tv_sec }
+        }
+        defer { if path != "-" { close(source.fd) } }
+        let name = path == "-" ? "<stdin>" : path
+        try run(source: source, name: name, mtime: mtime, into: diagnoser, also: also)
+    }
+
+    /// Reads any byte source into `diagnoser`.
+    public func run<S: ByteSource>(source: consuming S, name: String, mtime: time_t?, into diagnoser: Diagnoser,
+                                   also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) {
+        let index = diagnoser.addInput(name)
+        var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
+        if let also {
+            try events.run { e in
+                diagnoser.consume(e)
+                also(e)
+            }
+        } else {
+            try events.run { e in diagnoser.consume(e) }
+        }
+        diagnoser.finishInput(index, lines: events.reader.lineNumber, bytes: events.reader.bytesRead,
+                              splitLines: events.reader.splitLines)
+    }
+}

@@ -1,0 +1,167 @@
+/// A finding ready to show: the rule's texts filled in with the captures and versions.
+public struct ReportedFinding: Sendable {
+    public let rule: Rule
+    public let finding: Finding
+    public let cause: String
+    public let fix: String
+    /// The version condition that chose the fix, when one did.
+    public let fixCondition: String?
+    public var severity: Severity { rule.severity }
+}
+
+/// A root cause with the findings it explains.
+public struct Incident: Sendable {
+    public let cause: ReportedFinding
+    public let explained: [ReportedFinding]
+}
+
+/// The whole answer: incidents ranked most important first, the noise, and what was read.
+public struct Report: Sendable {
+    public let incidents: [Incident]
+    public let noise: [(rule: Rule, count: Int, example: Evidence?)]
+    public let results: DiagnosisResults
+
+    /// Ranks findings and folds consequences into their causes (`explains`).
+    /// `versionOverrides` (from `--version COMPONENT=VERSION`) win over versions read from the logs.
+    public init(results: DiagnosisResults, ruleSet: RuleSet, versionOverrides: [String: Version] = [:]) {
+        self.results = results
+        let findings = Report.mergeUnkeyed(results.allFindings.filter(\.thresholdMet))
+        func version(_ component: String, _ f: Finding) -> Version? {
+            if let v = versionOverrides[component] ?? results.versions[component] { return v }
+            // A version line with no component, from the same input as the finding.
+            for i in f.inputs.sorted() { if let v = results.inputVersions[i] { return v } }
+            return nil
+        }
+        func render(_ f: Finding) -> ReportedFinding {
+            let rule = ruleSet.rules[f.ruleIndex]
+            var fix = rule.fix
+            var condition: String?
+            var usedVersion: Version?
+            for vf in rule.fixes {
+                if vf.condition.holds({ version($0, f) }) == true {
+                    fix = vf.fix
+                    condition = vf.condition.description
+                    usedVersion = vf.condition.clauses.first.flatMap { version($0.component, f) }
+                    break
+                }
+            }
+            let componentName = f.component?.name ?? rule.components.first ?? ""
+            let v = usedVersion ?? version(componentName, f)
+            var values = f.captures
+            values["component"] = values["component"] ?? (componentName.isEmpty ? "the component" : componentName)
+            values["version"] = values["version"] ?? v?.description ?? "unknown version"
+            return ReportedFinding(rule: rule, finding: f, cause: Template.fill(rule.cause, values),
+                                   fix: Template.fill(fix, values), fixCondition: condition)
+        }
+
+        // Which finding explains which: the explaining rule lists the other's id, and key values they
+        // share (host, pod) agree.
+        var parent = [Int?](repeating: nil, count: findings.count)
+        for (gi, g) in findings.enumerated() {
+            let gid = ruleSet.rules[g.ruleIndex].id
+            var best: Int?
+            for (fi, f) in findings.enumerated() where fi != gi {
+                let fr = ruleSet.rules[f.ruleIndex]
+                guard fr.explains.contains(gid), Report.compatible(f, g, ruleSet) else { continue }
+                if best == nil || fr.severity > ruleSet.rules[findings[best!].ruleIndex].severity { best = fi }
+            }
+            parent[gi] = best
+        }
+        func root(_ i: Int) -> Int {
+            var r = i
+            var steps = 0
+            while let p = parent[r], steps < findings.count { r = p; steps += 1 }
+            return steps >= findings.count ? i : r  // a cycle: leave it on its own
+        }
+        var groups: [Int: [Int]] = [:]
+        for i in findings.indices {
+            let r = root(i)
+            if r != i { groups[r, default: []].append(i) }
+        }
+        var incidents: [Incident] = []
+        for i in findings.indices where root(i) == i {
+            let explained = (groups[i] ?? []).map { render(findings[$0]) }
+                .sorted { ($0.severity, $0.finding.count) > ($1.severity, $1.finding.count) }
+            incidents.append(Incident(cause: render(findings[i]), explained: explained))
+        }
+        incidents.sort { a, b in
+            if a.cause.severity != b.cause.severity { return a.cause.severity > b.cause.severity }
+            let ca = Report.confidenceRank(a.cause.rule.confidence), cb = Report.confidenceRank(b.cause.rule.confidence)
+            if ca != cb { return ca > cb }
+            if a.explained.count != b.explained.count { return a.explained.count > b.explained.count }
+            let fa = a.cause.finding.first?.nanos ?? .max, fb = b.cause.finding.first?.nanos ?? .max
+            if fa != fb { return fa < fb }
+            return a.cause.rule.id < b.cause.rule.id
+        }
+        self.incidents = incidents
+        noise = results.noise.map { (ruleSet.rules[$0.ruleIndex], $0.count, $0.example) }
+            .sorted { $0.1 > $1.1 }
+    }
+
+    /// A finding whose key captures are all missing (the line named no host) joins the finding of
+    /// the same rule that has them, when there is exactly one: the same failure seen from two sides.
+    static func mergeUnkeyed(_ findings: [Finding]) -> [Finding] {
+        var out = findings
+        var removed = Set<Int>()
+        for (i, f) in findings.enumerated() where !f.keyValues.isEmpty && f.keyValues.allSatisfy(\.isEmpty) {
+            let keyed = findings.indices.filter { j in
+                j != i && findings[j].ruleIndex == f.ruleIndex && !findings[j].keyValues.allSatisfy(\.isEmpty)
+            }
+            guard keyed.count == 1 else { continue }
+            out[keyed[0]].merge(f, evidenceLimit: max(5, f.evidence.count + out[keyed[0]].evidence.count))
+            removed.insert(i)
+        }
+        return out.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    }
+
+    static func confidenceRank(_ c: Rule.Confidence) -> Int {
+        switch c { case .high: 2; case .medium: 1; case .low: 0 }
+    }
+
+    static func compatible(_ a: Finding, _ b: Finding, _ rs: RuleSet) -> Bool {
+        for (k, v) in a.captures where ["host", "pod", "node"].contains(k) {
+            if let w = b.captures[k], w != v { return false }
+        }
+        return true
+    }
+
+    /// The most severe finding, folded ones included.
+    public var worstSeverity: Severity? {
+        incidents.flatMap { [$0.cause.severity] + $0.explained.map(\.severity) }.max()
+    }
+
+    public var findingCount: Int { incidents.reduce(0) { $0 + 1 + $1.explained.count } }
+}
+
+/// `{name}` placeholders in cause and fix texts.
+public enum Template {
+    public static func fill(_ text: String, _ values: [String: String]) -> String {
+        var out = ""
+        var i = text.startIndex
+        while i < text.endIndex {
+            if text[i] == "{", let close = text[i...].firstIndex(of: "}") {
+                let name = String(text[text.index(after: i)..<close])
+                if let v = values[name] {
+                    out += v
+                    i = text.index(after: close)
+                    continue
+                }
+            }
+            out.append(text[i])
+            i = text.index(after: i)
+        }
+        return out
+    }
+
+    /// Placeholder names used in `text`.
+    public static func names(in text: String) -> [String] {
+        var names: [String] = []
+        var i = text.startIndex
+        while let open = text[i...].firstIndex(of: "{"), let close = text[open...].firstIndex(of: "}") {
+            let name = String(text[text.index(after: open)..<close])
+            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.append(name) }
+            i = text.index(after: close)
+        }
+        return names
+    }
+}

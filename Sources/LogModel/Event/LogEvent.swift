@@ -1,0 +1,80 @@
+/// The payload formats logdiag recognises. Names are what `logdiag parse` prints.
+public enum PayloadFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case klog, kubeJSON, rancher, logrus, logrusTTY, agentScript, etcdJSON, capnslog, coredns, plain
+
+    public var description: String {
+        switch self {
+        case .klog: "klog"
+        case .kubeJSON: "kube-json"
+        case .rancher: "rancher"
+        case .logrus: "logrus"
+        case .logrusTTY: "logrus-tty"
+        case .agentScript: "agent-script"
+        case .etcdJSON: "etcd-json"
+        case .capnslog: "capnslog"
+        case .coredns: "coredns"
+        case .plain: "plain"
+        }
+    }
+
+    public init?(name: String) {
+        guard let f = PayloadFormat.allCases.first(where: { $0.description == name }) else { return nil }
+        self = f
+    }
+}
+
+/// The wrappers a line can arrive in, outermost first when stacked.
+public enum EnvelopeKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case dockerTS, cri, dockerJSON, kubectlPrefix, journaldShort, journaldISO, journaldJSON
+
+    public var description: String {
+        switch self {
+        case .dockerTS: "docker-ts"
+        case .cri: "cri"
+        case .dockerJSON: "docker-json"
+        case .kubectlPrefix: "kubectl-prefix"
+        case .journaldShort: "journald-short"
+        case .journaldISO: "journald-iso"
+        case .journaldJSON: "journald-json"
+        }
+    }
+}
+
+/// One log event. Byte views point into the reader's buffer or the parser's scratch space and are
+/// valid only while the event is being delivered; sinks copy what they keep.
+public struct LogEvent {
+    public var input: Int = 0
+    /// First physical line of the event in its input (1-based).
+    public var lineNumber: Int = 0
+    /// Physical lines joined into this event (stack dumps, partial records).
+    public var lineCount: Int = 1
+    public var severity: Severity = .info
+    public var time: Timestamp?
+    public var pid: Int?
+    public var sourceFile: UnsafeBufferPointer<UInt8>?
+    public var sourceLine: Int?
+    public var component: Component?
+    public var format: PayloadFormat = .plain
+    /// The outermost envelope, when there was one.
+    public var envelope: EnvelopeKind?
+    /// The payload line as the component wrote it (envelope removed).
+    public var payload: UnsafeBufferPointer<UInt8>
+    /// The text rules match: the payload less its header.
+    public var message: UnsafeBufferPointer<UInt8>
+    /// The host a relaying component named for this event (Rancher's `on host [x]`).
+    public var host: UnsafeBufferPointer<UInt8>?
+    /// A component's own log line quoted inside this one (Rancher/RKE `log: ...`).
+    public var inner: [LogEvent] = []
+    /// True for an event that was quoted inside another.
+    public var isInner = false
+
+    public init(payload: UnsafeBufferPointer<UInt8>) {
+        self.payload = payload
+        self.message = payload
+    }
+}
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// Decodes for display; invalid UTF-8 is repaired, never an error.
+    public var string: String { String(decoding: self, as: UTF8.self) }
+}

@@ -1,0 +1,33 @@
+/// Recognises the payload format of one line by its first bytes and parses its header by offset.
+/// Any line that fits no format is a plain event with a severity guessed from its words.
+public enum PayloadParser {
+    public static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker) {
+        e.payload = p
+        e.message = p
+        guard let first = p.first else {
+            e.format = .plain
+            return
+        }
+        switch first {
+        case 0x49, 0x57, 0x45, 0x46:  // I W E F
+            if KlogFormat.parse(p, into: &e, years: &years) { return }
+            if LogrusTTYFormat.parse(p, into: &e) { return }
+            if AgentScriptFormat.parse(p, into: &e) { return }
+        case 0x30...0x39:
+            if RancherFormat.parse(p, into: &e) { return }
+            if CapnslogFormat.parse(p, into: &e) { return }
+        case 0x7B:  // {
+            if JSONPayloadFormat.parse(p, into: &e) { return }
+        case 0x74, 0x6C:  // t(ime=) l(evel=)
+            if LogrusFormat.parse(p, into: &e) { return }
+        case 0x5B:  // [INFO] plugin/...
+            if CoreDNSFormat.parse(p, into: &e) { return }
+        case 0x44, 0x50:  // DEBU[ PANI[
+            if LogrusTTYFormat.parse(p, into: &e) { return }
+        default:
+            break
+        }
+        e.format = .plain
+        e.severity = LevelWord.guess(p, default: .info)
+    }
+}

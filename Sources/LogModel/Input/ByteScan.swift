@@ -1,0 +1,144 @@
+import CByteScan
+import Glibc
+
+/// Byte-level helpers for parsers: no String, no allocation.
+public enum ByteScan {
+    /// Offset of `needle` in `hay[from...]`, or nil.
+    @inline(__always)
+    public static func find(_ needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>,
+                            from: Int = 0) -> Int? {
+        guard let h = hay.baseAddress, let n = needle.baseAddress, from < hay.count, needle.count > 0 else {
+            return nil
+        }
+        guard let p = ld_memmem(h + from, hay.count - from, n, needle.count) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(h)
+    }
+
+    /// Offset of `needle` (a static ASCII literal) in `hay[from...]`, or nil.
+    @inline(__always)
+    public static func find(_ needle: StaticString, in hay: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Int? {
+        find(UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount), in: hay, from: from)
+    }
+
+    /// Offset of byte `b` in `hay[from...]`, or nil.
+    @inline(__always)
+    public static func index(of b: UInt8, in hay: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Int? {
+        guard let h = hay.baseAddress, from < hay.count else { return nil }
+        guard let p = memchr(h + from, Int32(b), hay.count - from) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(h)
+    }
+
+    /// Offset of the last `b` in `hay[..<before]`, or nil.
+    @inline(__always)
+    public static func lastIndex(of b: UInt8, in hay: UnsafeBufferPointer<UInt8>, before: Int) -> Int? {
+        guard let h = hay.baseAddress, before > 0 else { return nil }
+        guard let p = ld_memrchr(h, Int32(b), min(before, hay.count)) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(h)
+    }
+
+    @inline(__always)
+    public static func hasPrefix(_ prefix: StaticString, _ hay: UnsafeBufferPointer<UInt8>, at: Int = 0) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard at >= 0, hay.count - at >= n else { return false }
+        return memcmp(hay.baseAddress! + at, prefix.utf8Start, n) == 0
+    }
+
+    @inline(__always)
+    public static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+    /// The value of `count` decimal digits at `at`, or nil when any is not a digit.
+    @inline(__always)
+    public static func digits(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int? {
+        guard at >= 0, at + count <= p.count else { return nil }
+        var v = 0
+        for i in at..<(at + count) {
+            let d = p[i] &- 0x30
+            if d >= 10 { return nil }
+            v = v &* 10 &+ Int(d)
+        }
+        return v
+    }
+
+    /// Reads a run of digits starting at `i`; returns the value and the index after it.
+    @inline(__always)
+    public static func number(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (value: Int, end: Int)? {
+        var j = i, v = 0
+        while j < p.count, isDigit(p[j]), j - i < 18 { v = v &* 10 &+ Int(p[j] &- 0x30); j += 1 }
+        return j > i ? (v, j) : nil
+    }
+
+    /// A fraction of a second: up to nine digits from `i`, as nanoseconds, and the index after them.
+    @inline(__always)
+    public static func fraction(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (nanos: Int, end: Int) {
+        var j = i, v = 0, n = 0
+        while j < p.count, isDigit(p[j]) {
+            if n < 9 { v = v * 10 + Int(p[j] &- 0x30); n += 1 }
+            j += 1
+        }
+        while n < 9 { v *= 10; n += 1 }
+        return (v, j)
+    }
+
+    /// `p[from..<to]` as a view.
+    @inline(__always)
+    public static func slice(_ p: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> {
+        let lo = min(max(0, from), p.count)
+        return UnsafeBufferPointer(rebasing: p[lo..<min(max(lo, to), p.count)])
+    }
+
+    /// Index of the first byte at or after `i` that is not a space or tab.
+    @inline(__always)
+    public static func skipSpaces(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+        var j = i
+        while j < p.count, p[j] == 0x20 || p[j] == 0x09 { j += 1 }
+        return j
+    }
+
+    /// Parses RFC 3339 (`2021-07-23T07:30:08.920852123Z`, `+02:00`, `+0200`, or a space for `T`)
+    /// at `i`. Returns the instant and the index after it.
+    public static func rfc3339(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Timestamp, Int)? {
+        guard let y = digits(p, i, 4), p.count > i + 18, p[i + 4] == 0x2D, let mo = digits(p, i + 5, 2),
+              p[i + 7] == 0x2D, let d = digits(p, i + 8, 2), p[i + 10] == 0x54 || p[i + 10] == 0x20,
+              let h = digits(p, i + 11, 2), p[i + 13] == 0x3A, let mi = digits(p, i + 14, 2), p[i + 16] == 0x3A,
+              let s = digits(p, i + 17, 2), (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
+        var j = i + 19
+        var ns = 0
+        if j < p.count, p[j] == 0x2E || p[j] == 0x2C {
+            (ns, j) = fraction(p, j + 1)
+        }
+        var offset = 0
+        if j < p.count {
+            if p[j] == 0x5A {
+                j += 1
+            } else if p[j] == 0x2B || p[j] == 0x2D, let oh = digits(p, j + 1, 2) {
+                var om = 0
+                var k = j + 3
+                if k < p.count, p[k] == 0x3A, let m = digits(p, k + 1, 2) { om = m; k += 3 }
+                else if let m = digits(p, k, 2) { om = m; k += 2 }
+                offset = (oh * 3600 + om * 60) * (p[j] == 0x2D ? -1 : 1)
+                j = k
+            }
+        }
+        return (Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, nanosecond: ns,
+                          offsetSeconds: offset), j)
+    }
+
+    /// Case-insensitive search for an ASCII lowercase literal; for the rare formats without a
+    /// severity field.
+    public static func containsLowercased(_ needle: StaticString, in hay: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = needle.utf8CodeUnitCount
+        guard n > 0, hay.count >= n else { return false }
+        let first = needle.utf8Start[0]
+        var i = 0
+        while i <= hay.count - n {
+            if hay[i] | 0x20 == first {
+                var k = 1
+                while k < n, hay[i + k] | 0x20 == needle.utf8Start[k] { k += 1 }
+                if k == n { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,76 @@
+import Glibc
+
+/// Anything logdiag can read bytes from. `read` returns 0 at end of input.
+public protocol ByteSource {
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int
+}
+
+/// An error reading input, with the message the user sees.
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+
+    static func errno(_ what: String, _ code: Int32) -> InputError {
+        InputError("\(what): \(String(cString: strerror(code)))")
+    }
+}
+
+/// Reads a file descriptor with read(2), retrying EINTR. The caller owns the descriptor.
+public struct FileDescriptorSource: ByteSource {
+    public let fd: Int32
+    public let name: String
+
+    public init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+
+    /// Opens `path` read-only; the error names the path and the reason.
+    public static func open(path: String) throws(InputError) -> FileDescriptorSource {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw InputError.errno(path, errno) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw InputError("\(path): is a directory")
+        }
+        return FileDescriptorSource(fd: fd, name: path)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { return 0 }
+            throw InputError.errno(name, errno)
+        }
+    }
+}
+
+/// A source over bytes in memory: tests, samples, and decompressed archive members.
+public struct MemorySource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+    /// At most this many bytes per read, to make lines straddle refills in tests.
+    private let chunk: Int
+
+    public init(_ bytes: [UInt8], chunk: Int = .max) {
+        self.bytes = bytes
+        self.chunk = max(1, chunk)
+    }
+
+    public init(_ text: String, chunk: Int = .max) {
+        self.init(Array(text.utf8), chunk: chunk)
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = min(buffer.count, bytes.count - offset, chunk)
+        if n <= 0 { return 0 }
+        bytes.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + offset, byteCount: n)
+        }
+        offset += n
+        return n
+    }
+}

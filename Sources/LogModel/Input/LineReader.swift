@@ -1,0 +1,99 @@
+import Glibc
+
+/// Hands out the lines of a `ByteSource` as byte views into one reusable buffer.
+///
+/// The buffer is filled with `read(2)` and lines are found with `memchr`; nothing is allocated
+/// per line. A view stays valid until the next call to `next`. The buffer grows only when a
+/// single line does not fit, up to `maxLineBytes`; a longer line is handed out in pieces and
+/// counted in `splitLines`.
+public struct LineReader<Source: ByteSource>: ~Copyable {
+    public var source: Source
+    private var buffer: UnsafeMutableRawBufferPointer
+    /// Start of the bytes not yet handed out.
+    private var pos = 0
+    /// End of the bytes read so far.
+    private var end = 0
+    private var eof = false
+    public let maxLineBytes: Int
+    /// Physical line number of the line last returned (1-based).
+    public private(set) var lineNumber = 0
+    /// Lines longer than `maxLineBytes` that were handed out in pieces.
+    public private(set) var splitLines = 0
+    /// Bytes consumed from the source so far.
+    public private(set) var bytesRead = 0
+    /// True when the previous piece ended without a newline because it hit `maxLineBytes`:
+    /// the next piece continues the same physical line.
+    private var continuingSplit = false
+
+    public init(source: consuming Source, capacity: Int = 64 << 10, maxLineBytes: Int = 8 << 20) {
+        self.source = source
+        let cap = max(1, min(capacity, maxLineBytes))
+        self.buffer = .allocate(byteCount: cap, alignment: 16)
+        self.maxLineBytes = max(1, maxLineBytes)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The next line without its terminator (`\n` or `\r\n`), or nil at end of input.
+    ///
+    /// With `final == false` (follow mode) a trailing line without a newline is kept until more
+    /// bytes arrive, and nil means "nothing more for now".
+    public mutating func next(final: Bool = true) throws(InputError) -> UnsafeBufferPointer<UInt8>? {
+        while true {
+            if pos < end {
+                let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                if let nl = memchr(base + pos, 0x0A, end - pos) {
+                    let nlIndex = UnsafeRawPointer(nl) - UnsafeRawPointer(base)
+                    return take(base: base, upTo: nlIndex, consumed: nlIndex + 1)
+                }
+                if end - pos >= maxLineBytes {
+                    splitLines += 1
+                    let line = take(base: base, upTo: pos + maxLineBytes, consumed: pos + maxLineBytes, split: true)
+                    return line
+                }
+            }
+            if eof {
+                if pos < end, final {
+                    let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    return take(base: base, upTo: end, consumed: end)
+                }
+                if !final { eof = false }
+                return nil
+            }
+            try fill()
+            if eof && !final && pos < end { eof = false; return nil }
+        }
+    }
+
+    private mutating func take(base: UnsafeMutablePointer<UInt8>, upTo stop: Int, consumed: Int,
+                               split: Bool = false) -> UnsafeBufferPointer<UInt8> {
+        if !continuingSplit { lineNumber += 1 }
+        continuingSplit = split
+        var stopAt = stop
+        if !split, stopAt > pos, base[stopAt - 1] == 0x0D { stopAt -= 1 }
+        let line = UnsafeBufferPointer(start: base + pos, count: stopAt - pos)
+        pos = consumed
+        return line
+    }
+
+    /// Moves the unread tail to the front, grows the buffer when one line fills it, and reads.
+    private mutating func fill() throws(InputError) {
+        if pos > 0 {
+            let tail = end - pos
+            if tail > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + pos, byteCount: tail)
+            }
+            pos = 0
+            end = tail
+        }
+        if end == buffer.count {
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maxLineBytes + 1),
+                                                               alignment: 16)
+            grown.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
+            buffer.deallocate()
+            buffer = grown
+        }
+        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+        if n == 0 { eof = true } else { end += n; bytesRead += n }
+    }
+}

@@ -1,0 +1,112 @@
+import CPCRE2
+
+/// A compiled, JIT-compiled PCRE2 pattern. Immutable after creation, so one instance is shared by
+/// every thread; each thread matches with its own `PCRE2Pattern.Scratch`.
+public final class PCRE2Pattern: @unchecked Sendable {
+    private let code: OpaquePointer
+    public let source: String
+    public let jitCompiled: Bool
+    /// Named groups in group-number order.
+    public let captureNames: [(name: String, group: Int)]
+    public let groupCount: Int
+
+    public struct CompileError: Error, CustomStringConvertible, Sendable {
+        public let message: String
+        public let offset: Int
+        public var description: String { "\(message) at offset \(offset)" }
+    }
+
+    public init(_ pattern: String) throws(CompileError) {
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        let bytes = Array(pattern.utf8)
+        // UTF mode with MATCH_INVALID_UTF: non-ASCII patterns work and invalid UTF-8 in logs is safe.
+        let options = UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF)
+        let compiled = bytes.withUnsafeBufferPointer { p in
+            pcre2_compile_8(p.baseAddress, p.count, options, &errorCode, &errorOffset, nil)
+        }
+        guard let compiled else {
+            throw CompileError(message: PCRE2Pattern.message(for: errorCode), offset: errorOffset)
+        }
+        code = compiled
+        source = pattern
+        jitCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+
+        var count: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
+        groupCount = Int(count)
+        var nameCount: UInt32 = 0
+        var entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMECOUNT), &nameCount)
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMETABLE), &table)
+        var names: [(String, Int)] = []
+        if let table {
+            for i in 0..<Int(nameCount) {
+                let entry = table + i * Int(entrySize)
+                let group = Int(entry[0]) << 8 | Int(entry[1])
+                names.append((String(cString: entry + 2), group))
+            }
+        }
+        captureNames = names.sorted { $0.1 < $1.1 }
+    }
+
+    deinit { pcre2_code_free_8(code) }
+
+    static func message(for code: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = pcre2_get_error_message_8(code, &buffer, buffer.count)
+        return n > 0 ? String(decoding: buffer[0..<Int(n)], as: UTF8.self) : "PCRE2 error \(code)"
+    }
+
+    /// Per-thread match state: reused across matches so matching allocates nothing.
+    public final class Scratch {
+        let matchData: OpaquePointer
+        init(pattern: PCRE2Pattern) {
+            matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
+        }
+        deinit { pcre2_match_data_free_8(matchData) }
+    }
+
+    public func makeScratch() -> Scratch { Scratch(pattern: self) }
+
+    /// True when the pattern matches somewhere in `subject`; the groups are left in `scratch`.
+    public func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Bool {
+        guard let base = subject.baseAddress else {
+            // PCRE2 wants a valid pointer even for an empty subject.
+            var zero: UInt8 = 0
+            return withUnsafePointer(to: &zero) { p in
+                pcre2_match_8(code, p, 0, 0, 0, scratch.matchData, nil) > 0
+            }
+        }
+        let rc: Int32
+        if jitCompiled {
+            rc = pcre2_jit_match_8(code, base, subject.count, 0, 0, scratch.matchData, nil)
+        } else {
+            rc = pcre2_match_8(code, base, subject.count, 0, 0, scratch.matchData, nil)
+        }
+        return rc > 0
+    }
+
+    /// The byte range of group `group` of the last successful match, or nil when it did not take part.
+    public func range(ofGroup group: Int, scratch: Scratch) -> Range<Int>? {
+        let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+        let start = ovector[2 * group]
+        let end = ovector[2 * group + 1]
+        if start == .max || end < start { return nil }
+        return Int(start)..<Int(end)
+    }
+
+    /// Named captures of the last successful match as strings: only for findings, never per line.
+    public func captures(in subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, group) in captureNames {
+            if let r = range(ofGroup: group, scratch: scratch), r.upperBound <= subject.count {
+                result[name] = ByteScan.slice(subject, r.lowerBound, r.upperBound).string
+            }
+        }
+        return result
+    }
+}
+

@@ -1,0 +1,111 @@
+/// Renders a report for people on a terminal: most important incident first, each with its
+/// cause, fix, evidence lines and what it explains; then the noise and what was read.
+public struct TextRenderer {
+    public var color: Bool
+    public var width: Int
+
+    public init(color: Bool = false, width: Int = 100) {
+        self.color = color
+        self.width = max(40, width)
+    }
+
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    func badge(_ s: Severity) -> String {
+        let label = s.description.uppercased()
+        switch s {
+        case .fatal: return paint(label, "1;31")
+        case .error: return paint(label, "31")
+        case .warning: return paint(label, "33")
+        default: return paint(label, "36")
+        }
+    }
+
+    /// Wraps `text` to the width, each line after the first indented by `indent`.
+    func wrap(_ text: String, indent: Int, first: Int) -> String {
+        var lines: [String] = []
+        var current = ""
+        var limit = width - first
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if !current.isEmpty, current.count + 1 + word.count > limit {
+                lines.append(current)
+                current = ""
+                limit = width - indent
+            }
+            current += current.isEmpty ? String(word) : " " + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines.joined(separator: "\n" + String(repeating: " ", count: indent))
+    }
+
+    func clip(_ s: String, _ n: Int) -> String {
+        s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
+    }
+
+    public func render(_ report: Report) -> String {
+        var out = ""
+        let r = report.results
+        if report.incidents.isEmpty {
+            out += paint("No known failure found.", "32") + "\n"
+        } else {
+            let n = report.incidents.count
+            out += paint("\(n) incident\(n == 1 ? "" : "s") found", "1") + " (most important first)\n"
+        }
+        for (k, incident) in report.incidents.enumerated() {
+            out += "\n"
+            out += finding(incident.cause, number: k + 1)
+            if !incident.explained.isEmpty {
+                out += "   " + paint("Explains:", "1") + "\n"
+                for e in incident.explained {
+                    out += "     - \(badge(e.severity)) \(e.rule.title) [\(e.rule.id)], \(times(e.finding.count))\n"
+                    for ev in e.finding.evidence.prefix(2) {
+                        out += "         " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 12) + "\n"
+                    }
+                }
+            }
+        }
+        out += "\n"
+        if !report.noise.isEmpty {
+            out += paint("Known noise", "1") + " (harmless, not causes): \(r.noiseLines) line\(r.noiseLines == 1 ? "" : "s")\n"
+            for n in report.noise {
+                out += "  \(String(n.count).leftPad(6))  \(n.rule.title) [\(n.rule.id)]\n"
+            }
+        }
+        out += "Read \(r.lines) line\(r.lines == 1 ? "" : "s") from \(r.inputs.count) input\(r.inputs.count == 1 ? "" : "s")"
+        out += ", \(r.events) event\(r.events == 1 ? "" : "s")"
+        if r.noiseLines > 0 { out += ", \(r.noiseLines) known noise" }
+        if r.splitLines > 0 { out += ", \(r.splitLines) over-long line\(r.splitLines == 1 ? "" : "s") split" }
+        out += ".\n"
+        return out
+    }
+
+    func times(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
+
+    func finding(_ f: ReportedFinding, number: Int) -> String {
+        var out = "\(number). \(badge(f.severity)) " + paint(f.rule.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        out += "   " + paint("Cause:", "1") + " " + wrap(f.cause, indent: 10, first: 10) + "\n"
+        let fixLabel = f.fixCondition.map { "Fix (\($0)):" } ?? "Fix:"
+        out += "   " + paint(fixLabel, "1;32") + " " + wrap(f.fix, indent: 8, first: fixLabel.count + 4) + "\n"
+        var span = "\(times(f.finding.count))"
+        if let a = f.finding.first, let b = f.finding.last {
+            span += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)"
+        }
+        if f.rule.confidence != .high { span += ", confidence \(f.rule.confidence.rawValue)" }
+        out += "   " + paint("Evidence", "1") + " (\(span)):\n"
+        for ev in f.finding.evidence {
+            let quoted = ev.quoted ? " (quoted)" : ""
+            out += "     " + paint("\(ev.input):\(ev.line)\(quoted)", "2") + "  " + clip(ev.text, width - 8) + "\n"
+        }
+        if f.finding.count > f.finding.evidence.count {
+            out += "     … and \(f.finding.count - f.finding.evidence.count) more\n"
+        }
+        if !f.rule.references.isEmpty {
+            out += "   " + paint("See:", "1") + " " + f.rule.references.joined(separator: "\n        ") + "\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}

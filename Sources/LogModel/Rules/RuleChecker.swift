@@ -1,0 +1,93 @@
+/// The load-time checks every rule file must pass (the built-in library in `make test`, users'
+/// files in `logdiag rules check`): patterns compile and JIT-compile, every sample behaves, the
+/// prefilter never hides a match, templates name real captures, and rules do not claim each
+/// other's samples unless they say so.
+public enum RuleChecker {
+    /// Names a template may use besides the pattern's captures.
+    public static let implicitNames: Set<String> = ["component", "version", "host"]
+
+    /// Checks `rules` (those to report on) against the full `library` they will run with.
+    public static func check(rules: [Rule], library: [Rule]) -> [RuleFileError] {
+        var errors: [RuleFileError] = []
+        // Compile each rule alone first, so one bad pattern does not hide the others' errors.
+        var good: [Rule] = []
+        for r in rules {
+            do throws(PCRE2Pattern.CompileError) {
+                let p = try PCRE2Pattern(r.pattern)
+                if !p.jitCompiled {
+                    errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "pattern does not JIT-compile"))
+                }
+                let names = Set(p.captureNames.map(\.name)).union(implicitNames)
+                for text in [r.cause, r.fix] + r.fixes.map(\.fix) {
+                    for n in Template.names(in: text) where !names.contains(n) {
+                        errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
+                                            message: "template uses {\(n)}, which is not a named capture"))
+                    }
+                }
+                for k in r.key where !names.contains(k) {
+                    errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "key `\(k)` is not a named capture"))
+                }
+                good.append(r)
+            } catch {
+                errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "pattern does not compile: \(error)"))
+            }
+        }
+        let ids = Set(library.map(\.id)).union(rules.map(\.id))
+        for r in rules {
+            for x in r.explains where !ids.contains(x) {
+                errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "explains unknown rule `\(x)`"))
+            }
+            for x in r.overlaps where !ids.contains(x) {
+                errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "overlaps unknown rule `\(x)`"))
+            }
+        }
+        // The library as it will run: checked rules replace library rules of the same id.
+        var merged = library.filter { l in !good.contains { $0.id == l.id } }
+        merged += good
+        guard let set = try? RuleSet(rules: merged) else { return errors }
+        let diagnoser = Diagnoser(ruleSet: set)
+        for r in good {
+            guard let i = set.rules.firstIndex(where: { $0.id == r.id }) else { continue }
+            for s in r.samples {
+                SampleRunner.withEvents(s.line) { e in
+                    let hit = diagnoser.probe(rule: i, e)
+                    if s.shouldMatch {
+                        guard let hit else {
+                            errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
+                                                message: "sample should match but does not: \(s.line)"))
+                            return
+                        }
+                        if !hit.literalSeen {
+                            errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
+                                                message: "no literal of the rule occurs in this matching sample, so the prefilter would skip it"))
+                        }
+                        for (k, v) in s.captures ?? [:] where hit.captures[k] ?? "" != v {
+                            errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
+                                                message: "capture `\(k)` is '\(hit.captures[k] ?? "<none>")', sample expects '\(v)'"))
+                        }
+                        for (j, other) in set.rules.enumerated() where j != i && !r.overlaps.contains(other.id)
+                            && !other.overlaps.contains(r.id) {
+                            if diagnoser.probe(rule: j, e) != nil {
+                                errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
+                                                    message: "sample is also matched by `\(other.id)`; declare `overlaps: [\(other.id)]` if that is intended"))
+                            }
+                        }
+                    } else if hit != nil {
+                        errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
+                                            message: "sample should not match but does: \(s.line)"))
+                    }
+                }
+            }
+        }
+        return errors
+    }
+}
+
+/// Runs one sample line through the same parser as real input.
+public enum SampleRunner {
+    public static func withEvents(_ line: String, year: Int = 2021, _ body: (borrowing LogEvent) -> Void) {
+        var source = EventSource(source: MemorySource(line + "\n"), inputIndex: 0,
+                                 options: ParseOptions(year: YearTracker(year: year)))
+        try? source.run { e in body(e) }
+    }
+}

@@ -1,0 +1,210 @@
+import Yams
+
+/// Reads rule files (the built-in library and users' files share one schema) into `Rule`s,
+/// collecting every error with its file and line rather than stopping at the first.
+public enum RuleLoader {
+    static let idShape = try! PCRE2Pattern(#"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"#)
+    static let ruleKeys: Set<String> = [
+        "id", "title", "severity", "confidence", "noise", "match", "key", "threshold", "explains", "overlaps",
+        "cause", "fix", "fixes", "references", "samples",
+    ]
+    static let matchKeys: Set<String> = ["literals", "pattern", "component", "severity", "format", "field"]
+
+    /// Parses `text` (the contents of `file`). Rules that have errors are left out of `rules`.
+    public static func load(text: String, file: String) -> (rules: [Rule], errors: [RuleFileError]) {
+        var errors: [RuleFileError] = []
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                return ([], [RuleFileError(file: file, line: 1, ruleID: nil, message: "the file holds no rules")])
+            }
+            root = node
+        } catch let e as YamlError {
+            return ([], [RuleFileError(file: file, line: yamlLine(e), ruleID: nil, message: "YAML: \(yamlMessage(e))")])
+        } catch {
+            return ([], [RuleFileError(file: file, line: 1, ruleID: nil, message: "YAML: \(error)")])
+        }
+        guard let list = root.mapping?["rules"]?.sequence else {
+            return ([], [RuleFileError(file: file, line: line(root), ruleID: nil,
+                                       message: "expected a top-level `rules:` list")])
+        }
+        var rules: [Rule] = []
+        for node in list {
+            var ruleErrors: [RuleFileError] = []
+            if let rule = parseRule(node, file: file, errors: &ruleErrors), ruleErrors.isEmpty {
+                rules.append(rule)
+            }
+            errors += ruleErrors
+        }
+        return (rules, errors)
+    }
+
+    static func line(_ node: Node?) -> Int { (node?.mark?.line).map { $0 } ?? 1 }
+
+    static func yamlLine(_ e: YamlError) -> Int {
+        switch e {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 1
+        }
+    }
+
+    static func yamlMessage(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+        default: return "\(e)"
+        }
+    }
+
+    private static func parseRule(_ node: Node, file: String, errors: inout [RuleFileError]) -> Rule? {
+        guard let map = node.mapping else {
+            errors.append(RuleFileError(file: file, line: line(node), ruleID: nil, message: "a rule must be a mapping"))
+            return nil
+        }
+        let id = map["id"]?.string
+        func fail(_ at: Node?, _ message: String) {
+            errors.append(RuleFileError(file: file, line: line(at ?? node), ruleID: id, message: message))
+        }
+        for (k, _) in map where !ruleKeys.contains(k.string ?? "") {
+            fail(k, "unknown key `\(k.string ?? "?")`")
+        }
+        guard let id else { fail(node, "missing `id`"); return nil }
+        if !id.utf8CString.withUnsafeBufferPointer({ p in
+            let bytes = UnsafeRawBufferPointer(start: p.baseAddress, count: p.count - 1).bindMemory(to: UInt8.self)
+            return idShape.matches(bytes, scratch: idShape.makeScratch())
+        }) {
+            fail(map["id"], "id must look like `area.kebab-name` (lowercase, digits, dashes, dot-separated)")
+        }
+        func text(_ key: String, required: Bool = true) -> String? {
+            guard let v = map[key] else {
+                if required { fail(node, "missing `\(key)`") }
+                return nil
+            }
+            guard let s = v.string, !s.isEmpty else { fail(v, "`\(key)` must be a non-empty string"); return nil }
+            return s
+        }
+        func strings(_ n: Node?, _ key: String) -> [String] {
+            guard let n else { return [] }
+            if let s = n.scalar?.string { return [s] }
+            guard let seq = n.sequence else { fail(n, "`\(key)` must be a list of strings"); return [] }
+            return seq.compactMap { item in
+                if let s = item.scalar?.string { return s }
+                fail(item, "`\(key)` must be a list of strings")
+                return nil
+            }
+        }
+        let title = text("title") ?? ""
+        var severity = Severity.error
+        if let s = text("severity") {
+            if let v = Severity(name: s) { severity = v } else { fail(map["severity"], "unknown severity `\(s)`") }
+        }
+        var confidence = Rule.Confidence.high
+        if let c = map["confidence"]?.string {
+            if let v = Rule.Confidence(rawValue: c) { confidence = v } else { fail(map["confidence"], "confidence must be high, medium or low") }
+        }
+        var noise = false
+        if let n = map["noise"] {
+            guard let b = n.bool else { fail(n, "`noise` must be true or false"); return nil }
+            noise = b
+        }
+
+        guard let matchNode = map["match"], let match = matchNode.mapping else {
+            fail(map["match"], "missing `match` mapping with `pattern` and `literals`")
+            return nil
+        }
+        for (k, _) in match where !matchKeys.contains(k.string ?? "") { fail(k, "unknown key `match.\(k.string ?? "?")`") }
+        let pattern = match["pattern"]?.string ?? ""
+        if pattern.isEmpty { fail(matchNode, "missing `match.pattern`") }
+        let literals = strings(match["literals"], "match.literals")
+        if literals.isEmpty { fail(matchNode, "missing `match.literals`: the prefilter needs at least one") }
+        for l in literals where l.isEmpty { fail(match["literals"], "an empty literal would match every line") }
+        let components = strings(match["component"], "match.component")
+        for c in components where Component(name: c) == nil {
+            fail(match["component"], "unknown component `\(c)` (known: \(Component.names.joined(separator: ", ")))")
+        }
+        var severities: [Severity] = []
+        for s in strings(match["severity"], "match.severity") {
+            if let v = Severity(name: s) { severities.append(v) } else { fail(match["severity"], "unknown severity `\(s)`") }
+        }
+        var formats: [PayloadFormat] = []
+        for f in strings(match["format"], "match.format") {
+            if let v = PayloadFormat(name: f) { formats.append(v) } else {
+                fail(match["format"], "unknown format `\(f)` (known: \(PayloadFormat.allCases.map(\.description).joined(separator: ", ")))")
+            }
+        }
+        let field = match["field"]?.string
+
+        var threshold: Rule.Threshold?
+        if let t = map["threshold"] {
+            if let m = t.mapping, let count = m["count"]?.int, count >= 1, let within = m["within"]?.string,
+               let nanos = parseDuration(within) {
+                threshold = Rule.Threshold(count: count, within: nanos, text: "at least \(count) within \(within)")
+            } else {
+                fail(t, "`threshold` needs `count` (1 or more) and `within` (like 30s, 5m, 1h)")
+            }
+        }
+
+        var fixes: [Rule.VersionedFix] = []
+        if let f = map["fixes"] {
+            for item in f.sequence ?? [] {
+                guard let m = item.mapping, let when = m["when"]?.string, let fix = m["fix"]?.string else {
+                    fail(item, "each of `fixes` needs `when` and `fix`")
+                    continue
+                }
+                do throws(RuleFileError.Reason) {
+                    fixes.append(Rule.VersionedFix(condition: try VersionCondition(when), fix: fix))
+                } catch {
+                    fail(m["when"], error.message)
+                }
+            }
+            if f.sequence == nil { fail(f, "`fixes` must be a list") }
+        }
+
+        var samples: [Rule.Sample] = []
+        if let s = map["samples"]?.mapping {
+            for (key, shouldMatch) in [("match", true), ("no-match", false)] {
+                for item in s[key]?.sequence ?? [] {
+                    if let lineText = item.scalar?.string {
+                        samples.append(.init(line: lineText, shouldMatch: shouldMatch, captures: nil, file: file,
+                                             lineNumber: line(item)))
+                    } else if let m = item.mapping, let lineText = m["line"]?.string {
+                        var caps: [String: String]?
+                        if let c = m["captures"]?.mapping {
+                            caps = [:]
+                            for (k, v) in c { caps![k.string ?? ""] = v.string ?? "" }
+                        }
+                        samples.append(.init(line: lineText, shouldMatch: shouldMatch, captures: caps, file: file,
+                                             lineNumber: line(m["line"])))
+                    } else {
+                        fail(item, "a sample is a line, or a mapping with `line` and `captures`")
+                    }
+                }
+            }
+        }
+        if !samples.contains(where: \.shouldMatch) { fail(map["samples"], "needs at least one `samples.match` line") }
+        if !samples.contains(where: { !$0.shouldMatch }) { fail(map["samples"], "needs at least one `samples.no-match` line") }
+
+        let cause = text("cause") ?? ""
+        let fix = text("fix") ?? ""
+        let references = strings(map["references"], "references")
+        if references.isEmpty { fail(node, "needs at least one entry in `references`") }
+
+        return Rule(id: id, title: title, severity: severity, confidence: confidence, noise: noise, literals: literals,
+                    pattern: pattern, components: components, severities: severities, formats: formats, field: field,
+                    key: strings(map["key"], "key"), threshold: threshold, explains: strings(map["explains"], "explains"),
+                    overlaps: strings(map["overlaps"], "overlaps"), cause: cause, fix: fix, fixes: fixes,
+                    references: references, samples: samples, file: file, line: line(node))
+    }
+
+    /// `30s`, `5m`, `1h` as nanoseconds.
+    static func parseDuration(_ s: String) -> Int64? {
+        guard let unit = s.last, let n = Int64(s.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "s": return n * 1_000_000_000
+        case "m": return n * 60_000_000_000
+        case "h": return n * 3_600_000_000_000
+        default: return nil
+        }
+    }
+}

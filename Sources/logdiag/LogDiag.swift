@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct LogDiag: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logdiag",
+        abstract: "Find why a Kubernetes or Rancher cluster will not come up, from its logs.",
+        discussion: """
+            Reads logs (files, or standard input when none is given) from kube-proxy, the kubelet, \
+            Rancher, RKE, etcd and friends, in any envelope (docker, CRI, json-file, journald, kubectl), \
+            and names the root cause, why, and the fix, with the evidence lines.
+
+              docker logs kube-proxy 2>&1 | logdiag
+              logdiag kubelet.log rancher-server.log
+
+            \(ExitStatus.help)
+            """,
+        subcommands: [Read.self, Parse.self, Rules.self, Eval.self],
+        defaultSubcommand: Read.self
+    )
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LogModel
+
+enum ColorMode: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+
+/// Options that choose the rules and what they know about versions.
+struct RuleOptions: ParsableArguments {
+    @Option(name: .customLong("rules"), help: ArgumentHelp("Add rules from a YAML file or a directory of them; a rule with a built-in's id replaces it.", valueName: "file|dir"))
+    var ruleFiles: [String] = []
+
+    @Option(name: .customLong("version"), help: ArgumentHelp("A component's version when the logs do not say it, e.g. kube-proxy=1.22.4.", valueName: "component=version"))
+    var versions: [String] = []
+
+    func versionOverrides() throws -> [String: Version] {
+        var out: [String: Version] = [:]
+        for pair in versions {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let v = Version(parts[1]) else {
+                throw ValidationError("--version takes COMPONENT=VERSION, like kube-proxy=1.22.4 (got '\(pair)')")
+            }
+            out[parts[0]] = v
+        }
+        return out
+    }
+
+    /// Reads user rule files (a directory contributes its *.yaml / *.yml files, sorted).
+    static func readRuleFiles(_ paths: [String]) throws(RuleLoadFailure) -> [(name: String, text: String)] {
+        var files: [(String, String)] = []
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                throw RuleLoadFailure(message: "\(path): no such rule file or directory")
+            }
+            var names = [path]
+            if isDir.boolValue {
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                names = entries.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+                    .map { (path as NSString).appendingPathComponent($0) }
+                if names.isEmpty { throw RuleLoadFailure(message: "\(path): no .yaml rule files in this directory") }
+            }
+            for name in names {
+                guard let data = FileManager.default.contents(atPath: name) else {
+                    throw RuleLoadFailure(message: "\(name): cannot read the rule file")
+                }
+                files.append((name, String(decoding: data, as: UTF8.self)))
+            }
+        }
+        return files
+    }
+
+    /// The built-in library plus the user's files, compiled. Errors are printed one per line.
+    func ruleSet() throws -> RuleSet {
+        do {
+            let user = try RuleOptions.readRuleFiles(ruleFiles)
+            let (rules, errors) = RuleLibrary.load(userFiles: user)
+            if !errors.isEmpty {
+                for e in errors { warn(e.description) }
+                throw ExitCode(ExitStatus.unreadable)
+            }
+            return try RuleSet(rules: rules)
+        } catch let e as RuleLoadFailure {
+            warn(e.message)
+            throw ExitCode(ExitStatus.unreadable)
+        } catch let e as RuleFileError {
+            warn(e.description)
+            throw ExitCode(ExitStatus.unreadable)
+        }
+    }
+}
+
+struct RuleLoadFailure: Error { let message: String }
+
+/// Options that shape parsing.
+struct InputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Year for klog and journald lines, which carry none (default: from the envelope, else the file's modification time, else now).", valueName: "year"))
+    var year: Int?
+
+    @Option(help: ArgumentHelp("Component of lines whose envelope, path or text does not name one (kube-proxy, kubelet, etcd, rancher, ...).", valueName: "name"))
+    var component: String?
+
+    @Option(help: ArgumentHelp("Split lines longer than this many bytes (with a warning).", valueName: "bytes"))
+    var maxLineBytes: Int = 8 << 20
+
+    func analyzer() throws -> Analyzer {
+        var o = ParseOptions(maxLineBytes: maxLineBytes)
+        if let component {
+            guard let c = Component(name: component) else {
+                throw ValidationError("unknown component '\(component)'; known: \(Component.names.joined(separator: ", "))")
+            }
+            o.component = c
+        }
+        guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
+        if let year, !(1970...9999).contains(year) { throw ValidationError("--year must be a four-digit year") }
+        return Analyzer(options: o, year: year)
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Glibc
+
+/// Exit statuses, the same for every command.
+enum ExitStatus {
+    /// Ran; nothing at or above the failure threshold.
+    static let clean: Int32 = 0
+    /// Found something at or above the failure threshold (`--fail-on`, default error).
+    static let findings: Int32 = 1
+    /// Could not read an input or a rule file.
+    static let unreadable: Int32 = 2
+    /// The command line was wrong.
+    static let usage: Int32 = 64
+
+    static let help = """
+        EXIT STATUS
+          0   nothing found at or above the --fail-on severity (default: error)
+          1   a finding at or above it
+          2   an input or rule file could not be read (a one-line message on stderr)
+          64  usage error
+        """
+}
+
+/// One line on stderr, prefixed with the program name.
+func warn(_ message: String) {
+    var line = "logdiag: \(message)\n"
+    line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
+}
+
+/// Writes to stdout without buffering surprises; a closed pipe (`| head`) ends quietly.
+func emit(_ text: String) {
+    var t = text
+    t.withUTF8 { p in
+        var off = 0
+        while off < p.count {
+            let n = write(1, p.baseAddress! + off, p.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                exit(ExitStatus.clean)  // EPIPE: the reader went away
+            }
+            off += n
+        }
+    }
+}

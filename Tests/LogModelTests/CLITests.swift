@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// Runs the built `logdiag` binary, draining its output while it runs.
+func runLogdiag(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let bin = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/logdiag")
+    let p = Process()
+    p.executableURL = bin
+    p.arguments = args
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
+    var env = ProcessInfo.processInfo.environment
+    env["NO_COLOR"] = "1"
+    p.environment = env
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func emptyInputExitsZero() throws {
+        let r = try runLogdiag(["/dev/null"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("No known failure"))
+    }
+
+    @Test func missingFileExitsTwoWithOneLine() throws {
+        let r = try runLogdiag(["no-such-file"])
+        #expect(r.status == 2)
+        #expect(r.err == "logdiag: no-such-file: No such file or directory\n")
+    }
+
+    @Test func seedCaseOnStdinNamesConntrackAndTheVersionedFix() throws {
+        let dir = URL(fileURLWithPath: corpusRoot).appendingPathComponent("kube-proxy/lxd-conntrack-max")
+        let text = try ["kube-proxy.log", "rancher-server.log"].map {
+            try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8)
+        }.joined()
+        let r = try runLogdiag([], stdin: text)
+        #expect(r.status == 1)
+        #expect(r.out.contains("[kube-proxy.conntrack-max-permission]"))
+        #expect(r.out.contains("--conntrack-max-per-core=0"))
+        #expect(r.out.contains("<stdin>:20"))
+    }
+
+    @Test func unknownOptionIsAUsageError() throws {
+        let r = try runLogdiag(["--no-such-option"])
+        #expect(r.status == 64)
+    }
+
+    @Test func brokenUserRuleFileIsReportedPrecisely() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("logdiag-broken-\(getpid()).yaml")
+        try RuleCheckerTests.broken.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try runLogdiag(["rules", "check", file.path])
+        #expect(r.status == 1)
+        #expect(r.out.contains("\(file.path):13: test.broken: sample should match but does not"))
+    }
+}
