@@ -102,3 +102,20 @@ enum Wrap: String, CaseIterable, CustomTestStringConvertible {
         #expect(Component.fromPath("notes/readme.txt") == nil)
     }
 }
+
+@Suite struct EnvelopeRegressionTests {
+    /// A CoreDNS line behind `docker logs -t` once parsed as journald short-iso (host `[FATAL]`).
+    @Test func coreDNSBehindADockerTimestampIsNotJournald() {
+        let e = parse(#"2019-04-17T00:18:44.486Z [FATAL] plugin/loop: Loop (127.0.0.1:55953 -> :53) detected for zone ".""#)
+        #expect(e.first?.envelope == .dockerTS)
+        #expect(e.first?.format == .coredns)
+        #expect(e.first?.message.hasPrefix("plugin/loop: Loop") == true)
+    }
+
+    @Test func journaldISOStillParses() {
+        let e = parse(#"2021-07-23T07:30:08+0000 node1 k3s[811]: time="2021-07-23T07:30:08Z" level=error msg="boom""#)
+        #expect(e.first?.envelope == .journaldISO)
+        #expect(e.first?.component == "k3s")
+        #expect(e.first?.format == .logrus)
+    }
+}

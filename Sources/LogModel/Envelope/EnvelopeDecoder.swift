@@ -254,7 +254,14 @@ public final class EnvelopeDecoder {
             identEnd = open
         }
         let ident = ByteScan.slice(p, hostEnd + 1, identEnd)
-        for b in ident where b == 0x20 { return false }
+        // Hostnames and syslog tags are plain words: `[FATAL] plugin/loop: ...` or `\t[WARNING Swap]: ...`
+        // after a docker timestamp are payloads, not a syslog host and tag.
+        func word(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F
+        }
+        guard !ident.isEmpty else { return false }
+        for b in ByteScan.slice(p, from, hostEnd) where !word(b) { return false }
+        for b in ident where !word(b) && b != 0x40 { return false }
         out.component = out.component ?? Component(bytes: ident)
         out.pid = out.pid ?? pid
         out.payload = ByteScan.slice(p, colon + 2, p.count)

@@ -114,6 +114,8 @@ struct PendingEvent: ~Copyable {
 
     /// A continuation line: indented, part of a Go stack dump, or the blank line inside one.
     func accepts(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Plain text (a pasted `kubectl describe`, a script's output) has no events to continue.
+        if event.format == .plain && !inDump { return false }
         guard let first = p.first else { return inDump || event.severity == .fatal }
         if first == 0x09 || first == 0x20 { return true }
         if ByteScan.hasPrefix("goroutine ", p) || ByteScan.hasPrefix("created by ", p)
