@@ -2,7 +2,7 @@ import Glibc
 
 /// Reads inputs through the event pipeline into a diagnoser: the one place that wires reader,
 /// envelopes, formats and rules together for whole inputs.
-public struct Analyzer {
+public struct Analyzer: Sendable {
     public var options: ParseOptions
     /// `--year`: wins over file times for formats without a year.
     public var year: Int?
@@ -29,8 +29,9 @@ public struct Analyzer {
     }
 
     /// Reads a path (`-` for standard input) into `diagnoser`, also handing each event to `also`.
+    @discardableResult
     public func run(path: String, into diagnoser: Diagnoser,
-                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) {
+                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
         let source: FileDescriptorSource
         var mtime: time_t?
         if path == "-" {
@@ -42,23 +43,32 @@ public struct Analyzer {
         }
         defer { if path != "-" { close(source.fd) } }
         let name = path == "-" ? "<stdin>" : path
-        try run(source: source, name: name, mtime: mtime, into: diagnoser, also: also)
+        return try run(source: source, name: name, mtime: mtime, into: diagnoser, also: also)
     }
 
     /// Reads any byte source into `diagnoser`.
+    @discardableResult
     public func run<S: ByteSource>(source: consuming S, name: String, mtime: time_t?, into diagnoser: Diagnoser,
-                                   also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) {
+                                   also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
         let index = diagnoser.addInput(name)
+        var summary = InputSummary(name: name)
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
         if let also {
             try events.run { e in
                 diagnoser.consume(e)
+                summary.add(e)
                 also(e)
             }
         } else {
-            try events.run { e in diagnoser.consume(e) }
+            try events.run { e in
+                diagnoser.consume(e)
+                summary.add(e)
+            }
         }
         diagnoser.finishInput(index, lines: events.reader.lineNumber, bytes: events.reader.bytesRead,
                               splitLines: events.reader.splitLines)
+        summary.lines = events.reader.lineNumber
+        summary.bytes = events.reader.bytesRead
+        return summary
     }
 }

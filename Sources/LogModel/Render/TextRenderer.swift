@@ -42,7 +42,7 @@ public struct TextRenderer {
         s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
     }
 
-    public func render(_ report: Report) -> String {
+    public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
         var out = ""
         let r = report.results
         if report.incidents.isEmpty {
@@ -71,11 +71,34 @@ public struct TextRenderer {
                 out += "  \(String(n.count).leftPad(6))  \(n.rule.title) [\(n.rule.id)]\n"
             }
         }
+        if inputs.count > 1 || inputs.contains(where: { $0.problem != nil }) { out += fileTable(report, inputs) }
         out += "Read \(r.lines) line\(r.lines == 1 ? "" : "s") from \(r.inputs.count) input\(r.inputs.count == 1 ? "" : "s")"
         out += ", \(r.events) event\(r.events == 1 ? "" : "s")"
         if r.noiseLines > 0 { out += ", \(r.noiseLines) known noise" }
         if r.splitLines > 0 { out += ", \(r.splitLines) over-long line\(r.splitLines == 1 ? "" : "s") split" }
         out += ".\n"
+        return out
+    }
+
+    /// Triage's per-file table: format, lines, time range and findings of every input.
+    func fileTable(_ report: Report, _ inputs: [InputSummary]) -> String {
+        var out = paint("Files", "1") + "\n"
+        let nameWidth = min(60, inputs.map(\.name.count).max() ?? 4)
+        out += "  " + "file".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+            + "  format       lines  from                  to                    findings\n"
+        for i in inputs {
+            let name = i.name.count > nameWidth ? "…" + i.name.suffix(nameWidth - 1) : i.name
+            out += "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+            if let problem = i.problem {
+                out += paint(problem, "33") + "\n"
+                continue
+            }
+            let fmt = i.unknownFormat ? "unknown" : i.format
+            out += fmt.padding(toLength: 11, withPad: " ", startingAt: 0) + String(i.lines).leftPad(7) + "  "
+            out += (i.first.map { String($0.rfc3339.prefix(19)) } ?? "-").padding(toLength: 20, withPad: " ", startingAt: 0) + "  "
+            out += (i.last.map { String($0.rfc3339.prefix(19)) } ?? "-").padding(toLength: 20, withPad: " ", startingAt: 0) + "  "
+            out += String(report.findingCount(in: i.name)).leftPad(8) + "\n"
+        }
         return out
     }
 

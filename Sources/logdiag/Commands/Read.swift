@@ -15,11 +15,7 @@ extension LogDiag {
         @OptionGroup var input: InputOptions
         @OptionGroup var rules: RuleOptions
 
-        @Option(help: "Exit with status 1 when a finding is at least this severe (info, warning, error, fatal).")
-        var failOn: SeverityArgument = SeverityArgument(.error)
-
-        @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
-        var color: ColorMode = .auto
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let overrides = try rules.versionOverrides()
@@ -36,9 +32,9 @@ extension LogDiag {
                 }
             }
             let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides)
-            emit(TextRenderer(color: Terminal.useColor(color), width: Terminal.width).render(report))
+            emit(output.render(report))
             if failed { throw ExitCode(ExitStatus.unreadable) }
-            if let worst = report.worstSeverity, worst >= failOn.value { throw ExitCode(ExitStatus.findings) }
+            if output.failed(report) { throw ExitCode(ExitStatus.findings) }
         }
     }
 }

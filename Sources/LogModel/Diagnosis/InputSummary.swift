@@ -1,0 +1,47 @@
+/// What one input held: for triage's per-file table and the JSON report.
+public struct InputSummary: Sendable {
+    public var name: String
+    public var lines = 0
+    public var bytes = 0
+    public var events = 0
+    public var formatCounts = [Int](repeating: 0, count: PayloadFormat.allCases.count)
+    public var envelopeCounts = [Int](repeating: 0, count: EnvelopeKind.allCases.count)
+    public var first: Timestamp?
+    public var last: Timestamp?
+    /// Set when the input could not be read, or was left out (binary); never silently.
+    public var problem: String?
+
+    public init(name: String) { self.name = name }
+
+    @inline(__always)
+    mutating func add(_ e: borrowing LogEvent) {
+        events += 1
+        formatCounts[Int(e.format.rawValue)] += 1
+        if let env = e.envelope { envelopeCounts[Int(env.rawValue)] += 1 }
+        if let t = e.time {
+            if first == nil || t < first! { first = t }
+            if last == nil || t > last! { last = t }
+        }
+    }
+
+    /// The format most events had; "plain" only when nothing else was seen.
+    public var format: String {
+        var best = PayloadFormat.plain.rawValue
+        var bestCount = 0
+        for (i, c) in formatCounts.enumerated() where PayloadFormat(rawValue: UInt8(i)) != .plain && c > bestCount {
+            best = UInt8(i)
+            bestCount = c
+        }
+        return PayloadFormat(rawValue: best)!.description
+    }
+
+    public var envelope: String? {
+        guard let (i, c) = envelopeCounts.enumerated().max(by: { $0.element < $1.element }), c > 0 else { return nil }
+        return EnvelopeKind(rawValue: UInt8(i))!.description
+    }
+
+    /// True when no line fitted a known format: logdiag read it, but knows nothing of its shape.
+    public var unknownFormat: Bool {
+        events > 0 && formatCounts[Int(PayloadFormat.plain.rawValue)] == events
+    }
+}

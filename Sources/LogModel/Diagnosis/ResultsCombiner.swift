@@ -1,0 +1,22 @@
+extension DiagnosisResults {
+    /// Combines the results of diagnosers that each read their own inputs (parallel triage), in
+    /// the order given, renumbering inputs so evidence and versions still point at the right file.
+    public static func combine(_ parts: [DiagnosisResults], evidenceLimit: Int = 5) -> DiagnosisResults {
+        var all = DiagnosisResults()
+        for part in parts {
+            let base = all.inputs.count
+            var shifted = part
+            shifted.findings = [:]
+            for (k, f) in part.findings {
+                var g = f
+                g.inputs = Set(f.inputs.map { $0 + base })
+                shifted.findings[k] = g
+            }
+            shifted.inputVersions = Dictionary(uniqueKeysWithValues: part.inputVersions.map { ($0.key + base, $0.value) })
+            all.inputs += part.inputs
+            all.linesPerInput += part.linesPerInput
+            all.merge(shifted, evidenceLimit: evidenceLimit)
+        }
+        return all
+    }
+}
