@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Runs the built `logdiag` binary, draining its output while it runs.
-func runLogdiag(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
+                replacePath: Bool = false) throws -> (status: Int32, out: String, err: String) {
     let bin = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/logdiag")
     let p = Process()
@@ -14,6 +15,7 @@ func runLogdiag(_ args: [String], stdin: String? = nil) throws -> (status: Int32
     p.standardInput = input
     var env = ProcessInfo.processInfo.environment
     env["NO_COLOR"] = "1"
+    if let path { env["PATH"] = replacePath ? path : path + ":" + (env["PATH"] ?? "/usr/bin:/bin") }
     p.environment = env
     try p.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }

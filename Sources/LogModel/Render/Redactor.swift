@@ -20,7 +20,7 @@ public final class Redactor {
             Kind(label: "token", pattern: p(#"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#), group: 0),
             Kind(label: "token", pattern: p(#"\b[a-f0-9]{32,}\b|\b[A-Za-z0-9]{40,}\b"#), group: 0),
             Kind(label: "ip", pattern: p(#"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b"#), group: 0),
-            Kind(label: "ip", pattern: p(#"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4})?(?![\w:])"#), group: 0),
+            Kind(label: "ip", pattern: p(#"(?<![\w:.])(?:[0-9a-fA-F]{1,4}:){4,7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4})?(?![\w:])"#), group: 0),
             // Named hosts: where a log names them (`host [x]`, `node="x"`, `hostname=x`), and dotted names.
             Kind(label: "host", pattern: p(#"(?:on host \[|host=|node=|nodeName=|hostname=|"node":|node \[)"?([A-Za-z0-9][A-Za-z0-9.-]*)"#), group: 1),
             Kind(label: "host", pattern: p(#"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,}(?:[a-z]{2,24})\b"#), group: 0),
@@ -28,11 +28,12 @@ public final class Redactor {
     }
 
     private func mask(_ value: String, _ label: String) -> String {
-        if value.hasPrefix("<") && value.hasSuffix(">") { return value }
+        if value.hasPrefix("[") && value.hasSuffix("]") { return value }
         if let m = masks[value] { return m }
         let n = (counters[label] ?? 0) + 1
         counters[label] = n
-        let m = "<\(label)-\(n)>"
+        // Brackets, not angle brackets: the mask must stay valid in XML (JUnit) and Markdown.
+        let m = "[\(label)-\(n)]"
         masks[value] = m
         return m
     }

@@ -102,6 +102,31 @@ public struct TextRenderer {
         return out
     }
 
+    /// A finding as it arrives in follow mode: short, with its first evidence line.
+    public func live(_ f: ReportedFinding) -> String {
+        var out = "\(badge(f.severity)) " + paint(f.rule.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        if let ev = f.finding.evidence.first {
+            out += "  " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 6) + "\n"
+        }
+        out += "  " + paint("Cause:", "1") + " " + wrap(f.cause, indent: 9, first: 9) + "\n"
+        out += "  " + paint("Fix:", "1;32") + " " + wrap(f.fix, indent: 7, first: 7) + "\n"
+        return out
+    }
+
+    /// The short summary follow prints when it stops: each incident with its count.
+    public func summary(_ report: Report) -> String {
+        var out = "\n" + paint("Stopped.", "1") + " "
+        let r = report.results
+        out += "\(r.lines) line\(r.lines == 1 ? "" : "s") read, \(r.noiseLines) known noise, "
+        out += report.incidents.isEmpty ? "no known failure found.\n" : "\(report.incidents.count) incident\(report.incidents.count == 1 ? "" : "s"):\n"
+        for (k, i) in report.incidents.enumerated() {
+            out += "  \(k + 1). \(badge(i.cause.severity)) \(i.cause.rule.title) [\(i.cause.rule.id)] ×\(i.cause.finding.count)"
+            if !i.explained.isEmpty { out += ", explains \(i.explained.map(\.rule.id).joined(separator: ", "))" }
+            out += "\n"
+        }
+        return out
+    }
+
     func times(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
 
     func finding(_ f: ReportedFinding, number: Int) -> String {

@@ -1,0 +1,232 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// What `logdiag follow` watches.
+public enum FollowTarget: Sendable {
+    /// A docker container name or id.
+    case docker(container: String, tail: Int)
+    /// A pod through kubectl.
+    case pod(name: String, namespace: String?, container: String?, tail: Int)
+    /// A file path or glob, followed like `tail -F`.
+    case files(pattern: String)
+}
+
+/// Follows a running container or growing files, feeding one diagnoser, and reports each finding
+/// the moment its evidence arrives. Process ends (container restarts) are reattached with backoff;
+/// rotated, truncated and newly created files are picked up.
+public final class Follower: @unchecked Sendable {
+    public let ruleSet: RuleSet
+    public let analyzer: Analyzer
+    public let diagnoser: Diagnoser
+    /// Set from a signal handler's queue; checked by the loop.
+    private let stopFlag = Atomic<Bool>(false)
+    /// How long the loop waits for data before flushing a held-back event.
+    public var pollMilliseconds: Int32 = 50
+    public var notice: (String) -> Void = { _ in }
+    public var found: (ReportedFinding) -> Void = { _ in }
+    public var versionOverrides: [String: Version] = [:]
+
+    public init(ruleSet: RuleSet, analyzer: Analyzer) {
+        self.ruleSet = ruleSet
+        self.analyzer = analyzer
+        diagnoser = Diagnoser(ruleSet: ruleSet)
+        diagnoser.onNewFinding = { [unowned self] f in self.announce(f) }
+    }
+
+    /// Time of the newest event seen, so a reattach asks only for what came after it.
+    public private(set) var lastEventTime: Timestamp?
+
+    func consume(_ e: borrowing LogEvent) {
+        if let t = e.time, lastEventTime == nil || t > lastEventTime! { lastEventTime = t }
+        diagnoser.consume(e)
+    }
+
+    public func stop() { stopFlag.store(true, ordering: .relaxed) }
+    public var stopped: Bool { stopFlag.load(ordering: .relaxed) }
+
+    private func announce(_ f: Finding) {
+        let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: versionOverrides)
+        if let r = report.allReported.first(where: { $0.finding.ruleIndex == f.ruleIndex && $0.finding.keyValues == f.keyValues }) {
+            found(r)
+        }
+    }
+
+    /// The report so far (for the summary on exit).
+    public var report: Report { Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: versionOverrides) }
+
+    // MARK: one followed stream
+
+    /// A stream being read without blocking: a file or a child's pipe.
+    final class Stream {
+        var events: EventSource<FileDescriptorSource>
+        let fd: Int32
+        let name: String
+        var inode: UInt64 = 0
+        var lastData = DispatchTime.now()
+        var held = false
+
+        init(fd: Int32, name: String, index: Int, options: ParseOptions) {
+            self.fd = fd
+            self.name = name
+            events = EventSource(source: FileDescriptorSource(fd: fd, name: name), inputIndex: index, options: options)
+        }
+    }
+
+    /// Reads what is available; returns false when the stream hit an error.
+    func pump(_ s: Stream) -> Bool {
+        let before = s.events.reader.bytesRead
+        do throws(InputError) {
+            try s.events.run(final: false) { e in consume(e) }
+        } catch {
+            notice("\(s.name): \(error.description)")
+            return false
+        }
+        let now = DispatchTime.now()
+        if s.events.reader.bytesRead != before {
+            s.lastData = now
+            s.held = true
+        } else if s.held, now.uptimeNanoseconds - s.lastData.uptimeNanoseconds > UInt64(pollMilliseconds) * 1_000_000 {
+            // Quiet: no continuation line is coming, so deliver the event held back for one.
+            s.events.flush { e in consume(e) }
+            s.held = false
+        }
+        return true
+    }
+
+    /// Records a stream's line and byte counts when it is closed.
+    func finish(_ s: Stream) {
+        diagnoser.finishInput(s.events.inputIndex, lines: s.events.reader.lineNumber, bytes: s.events.reader.bytesRead,
+                              splitLines: s.events.reader.splitLines)
+    }
+
+    func open(_ fd: Int32, name: String, mtime: time_t?) -> Stream {
+        let index = diagnoser.addInput(name)
+        return Stream(fd: fd, name: name, index: index, options: analyzer.options(for: name, mtime: mtime))
+    }
+
+    // MARK: files
+
+    /// Follows files matching `pattern` until stopped. Throws when nothing matches and the
+    /// pattern is a plain path that cannot be opened.
+    public func followFiles(_ pattern: String) throws(InputError) {
+        var streams: [String: Stream] = [:]
+        let isGlob = pattern.contains { "*?[".contains($0) }
+        func openPath(_ path: String, fromStart: Bool) throws(InputError) {
+            let src = try FileDescriptorSource.open(path: path)
+            var st = stat()
+            fstat(src.fd, &st)
+            let s = open(src.fd, name: path, mtime: st.st_mtim.tv_sec)
+            s.inode = UInt64(st.st_ino)
+            if !fromStart { lseek(src.fd, 0, SEEK_END) }
+            streams[path] = s
+        }
+        let initial = Follower.glob(pattern)
+        if initial.isEmpty && !isGlob { try openPath(pattern, fromStart: true) }
+        for p in initial { try? openPath(p, fromStart: true) }
+        if streams.isEmpty { notice("waiting for files matching \(pattern)") }
+        var lastScan = DispatchTime.now()
+        while !stopped {
+            for (path, s) in streams {
+                _ = pump(s)
+                var st = stat()
+                if stat(path, &st) != 0 || UInt64(st.st_ino) != s.inode {
+                    // Rotated (renamed away) or deleted: read what the old file still holds, then reopen.
+                    try? s.events.run(final: true) { e in consume(e) }
+                    finish(s)
+                    close(s.fd)
+                    streams[path] = nil
+                    if stat(path, &st) == 0 {
+                        notice("\(path) was rotated; reading the new file")
+                        try? openPath(path, fromStart: true)
+                    }
+                    continue
+                }
+                let offset = lseek(s.fd, 0, SEEK_CUR)
+                if st.st_size < offset {
+                    notice("\(path) was truncated; reading from the start")
+                    finish(s)
+                    close(s.fd)
+                    streams[path] = nil
+                    try? openPath(path, fromStart: true)
+                }
+            }
+            let now = DispatchTime.now()
+            if now.uptimeNanoseconds - lastScan.uptimeNanoseconds > 500_000_000 {
+                lastScan = now
+                for p in Follower.glob(pattern) where streams[p] == nil {
+                    notice("following new file \(p)")
+                    try? openPath(p, fromStart: true)
+                }
+            }
+            poll(nil, 0, pollMilliseconds)
+        }
+        for (_, s) in streams {
+            try? s.events.run(final: true) { e in consume(e) }
+            finish(s)
+            close(s.fd)
+        }
+    }
+
+    static func glob(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        var out: [String] = []
+        for i in 0..<Int(g.gl_pathc) {
+            if let p = g.gl_pathv[i] {
+                let s = String(cString: p)
+                var st = stat()
+                if stat(s, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { out.append(s) }
+            }
+        }
+        return out
+    }
+
+    // MARK: commands (docker logs, kubectl logs)
+
+    /// Runs `command` (its stdout and stderr merged) and reattaches with backoff when it ends,
+    /// until stopped. `since` receives the time of the last event so a reattach does not repeat lines.
+    public func followCommand(_ executable: String, name: String, arguments: @escaping (Timestamp?) -> [String]) throws(InputError) {
+        var backoff = 1.0
+        var lastTime: Timestamp?
+        var attached = false
+        while !stopped {
+            let child = try Subprocess.spawnReading(executable, arguments(lastTime), mergeStderr: true)
+            let fd = child.source.fd
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            if attached { notice("reattached to \(name)") }
+            attached = true
+            let s = open(fd, name: name, mtime: nil)
+            var sawData = false
+            while !stopped {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, pollMilliseconds)
+                let before = s.events.reader.bytesRead
+                guard pump(s) else { break }
+                let got = s.events.reader.bytesRead != before
+                if got { sawData = true }
+                // Hung up and nothing more to read: the command ended.
+                if pfd.revents & Int16(POLLHUP | POLLERR) != 0 && !got { break }
+            }
+            try? s.events.run(final: true) { e in consume(e) }
+            finish(s)
+            if let t = lastEventTime { lastTime = t }
+            if stopped {
+                child.process.terminate()
+                // A shell wrapper may ignore SIGTERM while its child runs: do not hang the exit on it.
+                let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000_000
+                while child.process.isRunning && DispatchTime.now().uptimeNanoseconds < deadline { poll(nil, 0, 20) }
+                if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
+                _ = child.finish()
+                return
+            }
+            let (status, _) = child.finish()
+            if sawData { backoff = 1 }
+            notice("\(name): the log stream ended (exit status \(status)); reattaching in \(Int(backoff))s")
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(backoff * 1e9)
+            while !stopped && DispatchTime.now().uptimeNanoseconds < deadline { poll(nil, 0, 50) }
+            backoff = min(backoff * 2, 30)
+        }
+    }
+}
