@@ -37,5 +37,10 @@ eval: build
 bench: deps
 	bash scripts/bench.sh
 
+# The fuzz test runs 2 s inside `make test`; this runs it for FUZZ_SECONDS (default 300).
+FUZZ_SECONDS ?= 300
+fuzz: build
+	LOGDIAG_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SWIFT) test --filter fuzzTheWholePipeline
+
 clean:
 	rm -rf .build .bench-cache
