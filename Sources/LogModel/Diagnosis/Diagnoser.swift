@@ -121,7 +121,11 @@ public final class Diagnoser {
         if let th = rule.threshold, !f.thresholdMet {
             if let t = e.time {
                 f.window.append(t)
-                f.window.removeAll { t.nanos - $0.nanos > th.within }
+                // Times from corrupt lines can be far apart: compare without overflowing.
+                f.window.removeAll {
+                    let (d, o) = t.nanos.subtractingReportingOverflow($0.nanos)
+                    return o || d > th.within || d < -th.within
+                }
                 if f.window.count >= th.count { f.thresholdMet = true; f.window = [] }
             } else if f.count >= th.count {
                 f.thresholdMet = true

@@ -285,7 +285,7 @@ public final class EnvelopeDecoder {
         }
         guard let message else { return }
         setEnvelope(&out, .journaldJSON)
-        if let micros { out.time = out.time ?? Timestamp(nanos: Int64(micros) * 1000) }
+        if let micros { out.time = out.time ?? Timestamp(nanos: Int64(min(micros, Int.max / 1000)) * 1000) }
         if let ident { out.component = out.component ?? Component(bytes: ident) }
         out.pid = out.pid ?? pid
         ensureScratch(message.count)

@@ -6,9 +6,13 @@ public struct Timestamp: Comparable, Hashable, Sendable {
 
     public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int = 0,
                 offsetSeconds: Int = 0) {
-        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
+        // Nanoseconds since 1970 fit in Int64 only for years 1678 to 2261; a log that claims another
+        // year (a corrupt or hostile line) is clamped rather than trapping.
+        let y = min(max(year, 1678), 2261)
+        let days = Timestamp.daysFromCivil(year: y, month: month, day: day)
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        nanos = secs * 1_000_000_000 + Int64(nanosecond)
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        nanos = overflow ? (secs < 0 ? .min : .max) : scaled.addingReportingOverflow(Int64(nanosecond)).partialValue
     }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanos < b.nanos }

@@ -173,7 +173,8 @@ public enum JSONPayloadFormat {
             else if let epoch {
                 // Epoch milliseconds in current releases, seconds in older ones.
                 let seconds = epoch > 1e11 ? epoch / 1000 : epoch
-                e.time = Timestamp(nanos: Int64(seconds * 1e9))
+                // A corrupt epoch must not trap: keep it inside what Int64 nanoseconds can hold.
+                e.time = Timestamp(nanos: Int64(min(max(seconds * 1e9, -9.2e18), 9.2e18)))
             }
         }
         var end = p.count
