@@ -37,6 +37,7 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
         let r = try runLogdiag(["no-such-file"])
         #expect(r.status == 2)
         #expect(r.err == "logdiag: no-such-file: No such file or directory\n")
+        #expect(r.out.isEmpty)
     }
 
     @Test func seedCaseOnStdinNamesConntrackAndTheVersionedFix() throws {

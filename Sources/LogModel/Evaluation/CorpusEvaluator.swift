@@ -99,7 +99,7 @@ public struct CorpusEvaluator {
             guard let source = try? FileDescriptorSource.open(path: full) else { continue }
             defer { close(source.fd) }
             // The name a user would see; its path also tells the component (journald/kubelet, ...).
-            try? analyzer.run(source: source, name: rel, mtime: nil, into: diagnoser)
+            _ = try? analyzer.run(source: source, name: rel, mtime: nil, into: diagnoser)
         }
         let report = Report(results: diagnoser.results, ruleSet: ruleSet)
         let ranking = report.incidents.map(\.cause.rule.id)

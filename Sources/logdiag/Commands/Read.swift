@@ -23,14 +23,18 @@ extension LogDiag {
             let ruleSet = try rules.ruleSet()
             let diagnoser = Diagnoser(ruleSet: ruleSet)
             var failed = false
+            var readAny = false
             for path in files.isEmpty ? ["-"] : files {
                 do throws(InputError) {
                     try analyzer.run(path: path, into: diagnoser)
+                    readAny = true
                 } catch {
                     warn(error.description)
                     failed = true
                 }
             }
+            // Nothing could be read: the error lines say it all, a report of nothing would mislead.
+            if !readAny { throw ExitCode(ExitStatus.unreadable) }
             let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides)
             emit(output.render(report))
             if failed { throw ExitCode(ExitStatus.unreadable) }
