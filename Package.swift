@@ -28,6 +28,15 @@ let package = Package(
             name: "logdiag",
             dependencies: ["LogModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Benchmark tool for `make bench` (scripts/bench.sh): stage timings and allocation counts.
+        // Not a product and not used by any test.
+        .target(name: "CMallocCount", path: "Sources/logdiag-bench/CMallocCount"),
+        .executableTarget(
+            name: "logdiag-bench",
+            dependencies: ["LogModel", "CMallocCount"],
+            path: "Sources/logdiag-bench",
+            exclude: ["CMallocCount"]
+        ),
         .testTarget(
             name: "LogModelTests",
             dependencies: ["LogModel"]

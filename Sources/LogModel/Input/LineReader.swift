@@ -47,7 +47,8 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
                     return take(base: base, upTo: nlIndex, consumed: nlIndex + 1)
                 }
                 if end - pos >= maxLineBytes {
-                    splitLines += 1
+                    // Count lines, not pieces: only the first cut of a physical line.
+                    if !continuingSplit { splitLines += 1 }
                     let line = take(base: base, upTo: pos + maxLineBytes, consumed: pos + maxLineBytes, split: true)
                     return line
                 }

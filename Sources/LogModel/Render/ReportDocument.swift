@@ -66,23 +66,9 @@ public struct ReportDocument: Codable, Sendable {
     public let inputs: [InputEntry]
 
     public init(report: Report, inputs: [InputSummary] = []) {
-        func entry(_ f: ReportedFinding, explained: [ReportedFinding]) -> FindingEntry {
-            var key: [String: String] = [:]
-            for (k, v) in zip(f.rule.key, f.finding.keyValues) where !v.isEmpty { key[k] = v }
-            return FindingEntry(
-                rule: f.rule.id, title: f.rule.title, severity: f.severity.description,
-                confidence: f.rule.confidence.rawValue, cause: f.cause, fix: f.fix, fixCondition: f.fixCondition,
-                count: f.finding.count, first: f.finding.first?.rfc3339, last: f.finding.last?.rfc3339, key: key,
-                captures: f.finding.captures, component: f.finding.component?.name,
-                evidence: f.finding.evidence.map {
-                    EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
-                },
-                references: f.rule.references,
-                explains: explained.map { entry($0, explained: []) })
-        }
         tool = "logdiag"
         schemaVersion = 1
-        findings = report.incidents.map { entry($0.cause, explained: $0.explained) }
+        findings = report.incidents.map { ReportDocument.entry($0.cause, explained: $0.explained) }
         noise = report.noise.map { NoiseEntry(rule: $0.rule.id, title: $0.rule.title, count: $0.count) }
         self.inputs = inputs.map { i in
             InputEntry(name: i.name, lines: i.lines, bytes: i.bytes, format: i.problem == nil ? i.format : nil,
@@ -102,16 +88,15 @@ public struct ReportDocument: Codable, Sendable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// One finding per line (`--output ndjson`).
+    /// One finding per line (`--output ndjson`): the entry without what it explains.
     public static func ndjsonLine(_ f: ReportedFinding) -> String {
-        let doc = ReportDocument.singleEntry(f)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(doc) else { return "{}\n" }
+        guard let data = try? encoder.encode(entry(f, explained: [])) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    static func singleEntry(_ f: ReportedFinding) -> FindingEntry {
+    static func entry(_ f: ReportedFinding, explained: [ReportedFinding]) -> FindingEntry {
         var key: [String: String] = [:]
         for (k, v) in zip(f.rule.key, f.finding.keyValues) where !v.isEmpty { key[k] = v }
         return FindingEntry(
@@ -122,7 +107,7 @@ public struct ReportDocument: Codable, Sendable {
             evidence: f.finding.evidence.map {
                 EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
             },
-            references: f.rule.references, explains: [])
+            references: f.rule.references, explains: explained.map { entry($0, explained: []) })
     }
 }
 

@@ -36,6 +36,7 @@ extension LogDiag {
             // Nothing could be read: the error lines say it all, a report of nothing would mislead.
             if !readAny { throw ExitCode(ExitStatus.unreadable) }
             let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides)
+            warnSplit(diagnoser.results.splitLines, limit: input.maxLineBytes)
             emit(output.render(report))
             if failed { throw ExitCode(ExitStatus.unreadable) }
             if output.failed(report) { throw ExitCode(ExitStatus.findings) }

@@ -49,6 +49,7 @@ extension LogDiag {
             let (results, inputs) = runner.run(items, jobs: jobs ?? max(1, cores))
             progress?.stop()
             let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides)
+            warnSplit(results.splitLines, limit: input.maxLineBytes)
             let all = inputs + problems
             emit(output.render(report, inputs: all))
             if items.isEmpty && !problems.isEmpty { throw ExitCode(ExitStatus.unreadable) }

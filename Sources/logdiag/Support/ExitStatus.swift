@@ -42,3 +42,10 @@ func emit(_ text: String) {
         }
     }
 }
+
+/// Over-long lines are never dropped: they are read in pieces, and the user is told.
+func warnSplit(_ count: Int, limit: Int) {
+    if count > 0 {
+        warn("\(count) line\(count == 1 ? "" : "s") longer than \(limit) bytes \(count == 1 ? "was" : "were") read in pieces (--max-line-bytes)")
+    }
+}
