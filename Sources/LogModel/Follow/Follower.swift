@@ -25,6 +25,8 @@ public final class Follower: @unchecked Sendable {
     public var pollMilliseconds: Int32 = 50
     public var notice: (String) -> Void = { _ in }
     public var found: (ReportedFinding) -> Void = { _ in }
+    /// Called on every turn of the loop, so a terminal can show running counts.
+    public var tick: () -> Void = {}
     public var versionOverrides: [String: Version] = [:]
 
     public init(ruleSet: RuleSet, analyzer: Analyzer) {
@@ -50,6 +52,14 @@ public final class Follower: @unchecked Sendable {
         if let r = report.allReported.first(where: { $0.finding.ruleIndex == f.ruleIndex && $0.finding.keyValues == f.keyValues }) {
             found(r)
         }
+    }
+
+    /// Events read and findings reported so far, with each finding's count: for a status line.
+    public var counts: (events: Int, findings: [(id: String, count: Int)]) {
+        let r = diagnoser.results
+        let f = r.allFindings.filter(\.thresholdMet).map { (ruleSet.rules[$0.ruleIndex].id, $0.count) }
+            .sorted { $0.1 > $1.1 }
+        return (r.events, f)
     }
 
     /// The report so far (for the summary on exit).
@@ -159,6 +169,7 @@ public final class Follower: @unchecked Sendable {
                     try? openPath(p, fromStart: true)
                 }
             }
+            tick()
             poll(nil, 0, pollMilliseconds)
         }
         for (_, s) in streams {
@@ -206,6 +217,7 @@ public final class Follower: @unchecked Sendable {
                 guard pump(s) else { break }
                 let got = s.events.reader.bytesRead != before
                 if got { sawData = true }
+                tick()
                 // Hung up and nothing more to read: the command ended.
                 if pfd.revents & Int16(POLLHUP | POLLERR) != 0 && !got { break }
             }

@@ -56,10 +56,31 @@ extension LogDiag {
                 switch format {
                 case .ndjson: text = ReportDocument.ndjsonLine(f)
                 case .json: return  // one document at the end
-                default: text = renderer.live(f)
+                default: text = (Terminal.isTTY(1) && Terminal.isTTY(2) ? "\r\u{1B}[K" : "") + renderer.live(f)
                 }
                 if let redactor { text = redactor.redact(text) }
                 emit(text)
+            }
+            // On a terminal, repeats update a status line on stderr instead of printing again.
+            if Terminal.isTTY(2) && format == .text {
+                var last = DispatchTime.now()
+                follower.tick = {
+                    let now = DispatchTime.now()
+                    guard now.uptimeNanoseconds - last.uptimeNanoseconds > 500_000_000 else { return }
+                    last = now
+                    let c = follower.counts
+                    var line = "\r\u{1B}[K\(c.events) events"
+                    if !c.findings.isEmpty {
+                        line += ", " + c.findings.prefix(3).map { "\($0.id) ×\($0.count)" }.joined(separator: ", ")
+                    }
+                    line = String(line.prefix(max(20, Terminal.width + 4)))
+                    line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
+                }
+                follower.notice = { message in
+                    var clear = "\r\u{1B}[K"
+                    clear.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
+                    warn(redactor?.redact(message) ?? message)
+                }
             }
             let signals = Follow.stopOnSignals(follower)
 
@@ -101,6 +122,10 @@ extension LogDiag {
             withExtendedLifetime(signals) {}
 
             let report = follower.report
+            if Terminal.isTTY(2) {
+                var clear = "\r\u{1B}[K"
+                clear.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
+            }
             switch format {
             case .json: emit(output.render(report, redactor: redactor))
             case .ndjson: break
