@@ -61,3 +61,29 @@ let corpusCases: [CorpusCase] = (try? CorpusCase.discover(in: corpusRoot)) ?? []
         #expect(unknown != old && unknown != new)
     }
 }
+
+@Suite struct CorpusCompositionTests {
+    /// Issue 6's floor: enough cases, most from real threads, noise-only and multi-file cases.
+    @Test func theCorpusKeepsItsShape() {
+        #expect(corpusCases.count >= 50)
+        #expect(corpusCases.filter { $0.source.hasPrefix("http") }.count >= 30)
+        #expect(corpusCases.filter { $0.rootCause == nil }.count >= 5)
+        #expect(corpusCases.filter { $0.logFiles.count > 1 }.count >= 5)
+    }
+
+    /// A rule that stops matching must fail the corpus: override the seed's cause with a broken copy.
+    @Test func aBrokenRuleFailsTheCorpus() throws {
+        var rules = library
+        let i = try #require(rules.firstIndex { $0.id == "kube-proxy.conntrack-max-permission" })
+        let r = rules[i]
+        rules[i] = Rule(id: r.id, title: r.title, severity: r.severity, confidence: r.confidence, noise: r.noise,
+                        literals: r.literals, pattern: "nf_conntrack_max: this never appears", components: r.components,
+                        severities: r.severities, formats: r.formats, field: r.field, key: r.key, threshold: r.threshold,
+                        explains: r.explains, overlaps: r.overlaps, cause: r.cause, fix: r.fix, fixes: r.fixes,
+                        references: r.references, samples: r.samples, file: r.file, line: r.line)
+        let broken = try RuleSet(rules: rules)
+        let c = try #require(corpusCases.first { $0.name == "kube-proxy/lxd-conntrack-max" })
+        #expect(!CorpusEvaluator(ruleSet: broken).evaluate(c).passed)
+        #expect(!RuleChecker.check(rules: [rules[i]], library: rules).isEmpty)
+    }
+}
