@@ -60,22 +60,27 @@ func runStage(_ stage: Stage, path: String, ruleSet: RuleSet) -> Outcome {
             out.bytes = reader.bytesRead
             out.extra = "payload bytes \(sum)"
         case .events, .prefilter:
-            var events = EventSource(source: source, inputIndex: 0, options: ParseOptions(year: YearTracker(year: 2021)))
-            var n = 0, tags = 0, messageBytes = 0
+            // Through `Analyzer` (as `logdiag` reads files) with no rules, so the pipeline is the
+            // one the command runs, specialised for file descriptors.
+            let none: RuleSet
+            do throws(RuleFileError) { none = try RuleSet(rules: []) } catch { fail(error.description) }
+            let diagnoser = Diagnoser(ruleSet: none)
+            let analyzer = Analyzer(options: ParseOptions(), year: 2021)
+            var tags = 0, messageBytes = 0
             if stage == .events {
-                try events.run { e in n += 1; messageBytes &+= e.message.count }
+                try analyzer.run(path: path, into: diagnoser) { e in messageBytes &+= e.message.count }
             } else {
                 let prefilter = ruleSet.prefilter
-                try events.run { e in
-                    n += 1
+                try analyzer.run(path: path, into: diagnoser) { e in
                     messageBytes &+= e.message.count
                     prefilter.scan(e.message) { _ in tags += 1 }
                     for inner in e.inner { prefilter.scan(inner.message) { _ in tags += 1 } }
                 }
             }
-            out.lines = events.reader.lineNumber
-            out.bytes = events.reader.bytesRead
-            out.events = n
+            let r = diagnoser.results
+            out.lines = r.lines
+            out.bytes = r.bytes
+            out.events = r.events
             out.extra = "message bytes \(messageBytes)" + (stage == .prefilter ? ", literal hits \(tags)" : "")
         case .diagnose:
             let diagnoser = Diagnoser(ruleSet: ruleSet)

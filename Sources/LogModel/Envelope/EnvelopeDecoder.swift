@@ -14,21 +14,32 @@ public struct Unwrapped {
 /// ANSI colour escapes. Partial records (CRI `P`, json-file payloads split at 16 KiB) are joined
 /// per stream and delivered with their final record.
 public final class EnvelopeDecoder {
-    /// Unescaped JSON and de-coloured text live here until the next line.
-    private var scratch: UnsafeMutablePointer<UInt8>
-    private var scratchCapacity: Int
+    /// Unescaped JSON and de-coloured text live here until the line after next: two buffers used
+    /// in turn, so the payload of one line stays valid while the next line is unwrapped (the event
+    /// source holds an event back until it knows the next line does not continue it). A decoder is
+    /// used by one thread and these are never accessed reentrantly, so the per-line paths skip the
+    /// runtime exclusivity checks.
+    @exclusivity(unchecked) private var scratch: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var scratchCapacity: Int
+    @exclusivity(unchecked) private var otherScratch: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var otherScratchCapacity: Int
     /// Partial records being joined, one buffer per stream (stdout, stderr).
-    private var partial: [UnsafeMutablePointer<UInt8>]
-    private var partialCount = [0, 0]
-    private var partialCapacity = [0, 0]
-    private var partialFirstLine = [0, 0]
+    @exclusivity(unchecked) private var partial: [UnsafeMutablePointer<UInt8>]
+    @exclusivity(unchecked) private var partialCount = [0, 0]
+    @exclusivity(unchecked) private var partialCapacity = [0, 0]
+    @exclusivity(unchecked) private var partialFirstLine = [0, 0]
     private let maxJoined: Int
-    /// Envelope last seen: lines of one input nearly always share it, so it is tried first.
-    private var years: YearTracker
+    /// Set when this line's payload was decoded from JSON or joined from records: the only ways an
+    /// ESC byte can appear that the raw line did not show.
+    @exclusivity(unchecked) private var decoded = false
+    @exclusivity(unchecked) private var years: YearTracker
+    @exclusivity(unchecked) private var dayCache = ByteScan.DayCache()
 
     public init(years: YearTracker, maxJoined: Int = 1 << 20) {
         scratchCapacity = 64 << 10
         scratch = .allocate(capacity: scratchCapacity)
+        otherScratchCapacity = 64 << 10
+        otherScratch = .allocate(capacity: otherScratchCapacity)
         partial = [.allocate(capacity: 1), .allocate(capacity: 1)]
         partialCapacity = [1, 1]
         self.maxJoined = maxJoined
@@ -37,6 +48,7 @@ public final class EnvelopeDecoder {
 
     deinit {
         scratch.deallocate()
+        otherScratch.deallocate()
         partial.forEach { $0.deallocate() }
     }
 
@@ -48,10 +60,21 @@ public final class EnvelopeDecoder {
         }
     }
 
+    /// Switches to the other scratch buffer: the previous line's payload stays where it is.
+    @inline(__always)
+    private func swapScratch() {
+        swap(&scratch, &otherScratch)
+        swap(&scratchCapacity, &otherScratchCapacity)
+    }
+
     /// Unwraps one physical line; nil when it was a partial record kept for joining.
-    public func unwrap(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) -> Unwrapped? {
+    /// `mayContainEscape: false` (from `LineReader`) says the line has no ESC byte to look for.
+    public func unwrap(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int,
+                       mayContainEscape: Bool = true) -> Unwrapped? {
+        swapScratch()
+        decoded = false
         var p = line
-        if ByteScan.index(of: 0x1B, in: p) != nil { p = stripANSI(p) }
+        if mayContainEscape, ByteScan.index(of: 0x1B, in: p) != nil { p = stripANSI(p) }
         var out = Unwrapped(payload: p, envelope: nil, time: nil, component: nil, pid: nil, firstLine: lineNumber)
         // Up to three stacked envelopes (kubectl --prefix over --timestamps over CRI is the worst seen).
         for _ in 0..<3 {
@@ -68,7 +91,7 @@ public final class EnvelopeDecoder {
             case 0x5B:  // [pod/NAME/CONTAINER]
                 kubectlPrefix(&out)
             case 0x30...0x39:
-                if let (t, end) = ByteScan.rfc3339(out.payload, 0), end < out.payload.count,
+                if let (t, end) = ByteScan.rfc3339(out.payload, 0, cache: &dayCache), end < out.payload.count,
                    out.payload[end] == 0x20, out.payload[10] == 0x54 {
                     if let r = cri(&out, time: t, after: end + 1, lineNumber: lineNumber) {
                         if !r { return nil }
@@ -87,7 +110,9 @@ public final class EnvelopeDecoder {
             if out.payload.count == before { break }
         }
         // Escapes that were JSON-encoded (\u001b) appear only now.
-        if out.envelope != nil, ByteScan.index(of: 0x1B, in: out.payload) != nil { out.payload = stripANSI(out.payload) }
+        if out.envelope != nil, decoded || mayContainEscape, ByteScan.index(of: 0x1B, in: out.payload) != nil {
+            out.payload = stripANSI(out.payload)
+        }
         return out
     }
 
@@ -102,14 +127,20 @@ public final class EnvelopeDecoder {
         var log: UnsafeBufferPointer<UInt8>?
         var stream = 0
         var time: Timestamp?
-        let complete = JSONScanner.members(out.payload) { key, value, kind, _ in
-            if key.count == 3, ByteScan.hasPrefix("log", key), kind == .string { log = value }
-            else if key.count == 6, ByteScan.hasPrefix("stream", key) { stream = ByteScan.hasPrefix("stdout", value) ? 0 : 1 }
-            else if key.count == 4, ByteScan.hasPrefix("time", key) { time = ByteScan.rfc3339(value, 0)?.0 }
+        let complete: Bool
+        if let fast = dockerJSONLayout(out.payload) {
+            (log, stream, time, complete) = (fast.log, fast.stream, fast.time, true)
+        } else {
+            complete = JSONScanner.members(out.payload) { key, value, kind, _ in
+                if key.count == 3, ByteScan.hasPrefix("log", key), kind == .string { log = value }
+                else if key.count == 6, ByteScan.hasPrefix("stream", key) { stream = ByteScan.hasPrefix("stdout", value) ? 0 : 1 }
+                else if key.count == 4, ByteScan.hasPrefix("time", key) { time = ByteScan.rfc3339(value, 0)?.0 }
+            }
         }
         guard let log else { return true }  // not a json-file record after all: leave the line as it is
         setEnvelope(&out, .dockerJSON)
         out.time = out.time ?? time
+        decoded = true
         ensureScratch(log.count)
         var n = JSONScanner.unescape(log, into: scratch)
         let ended = n > 0 && scratch[n - 1] == 0x0A
@@ -122,6 +153,26 @@ public final class EnvelopeDecoder {
         }
         appendPartial(stream: stream, text, lineNumber: lineNumber)
         return false
+    }
+
+    /// The record exactly as dockerd writes it, `{"log":"...","stream":"stderr","time":"..."}`,
+    /// read by offset; nil for any other layout (the general JSON scanner reads those).
+    private func dockerJSONLayout(_ p: UnsafeBufferPointer<UInt8>)
+        -> (log: UnsafeBufferPointer<UInt8>, stream: Int, time: Timestamp?, complete: Bool)? {
+        guard ByteScan.hasPrefix("{\"log\":\"", p), let logEnd = JSONScanner.stringEnd(p, 8) else { return nil }
+        var i = logEnd + 1
+        guard ByteScan.hasPrefix(",\"stream\":\"", p, at: i) else { return nil }
+        i += 11
+        let stream: Int
+        if ByteScan.hasPrefix("stdout\"", p, at: i) { stream = 0 }
+        else if ByteScan.hasPrefix("stderr\"", p, at: i) { stream = 1 }
+        else { return nil }
+        i += 7
+        guard ByteScan.hasPrefix(",\"time\":\"", p, at: i), let timeEnd = JSONScanner.stringEnd(p, i + 9),
+              timeEnd + 1 < p.count, p[timeEnd + 1] == 0x7D
+        else { return nil }
+        let time = ByteScan.rfc3339(ByteScan.slice(p, i + 9, timeEnd), 0, cache: &dayCache)?.0
+        return (ByteScan.slice(p, 8, logEnd), stream, time, true)
     }
 
     // MARK: CRI
@@ -171,6 +222,7 @@ public final class EnvelopeDecoder {
     private func joined(stream: Int, _ text: UnsafeBufferPointer<UInt8>, lineNumber: Int,
                         first: inout Int) -> UnsafeBufferPointer<UInt8> {
         guard partialCount[stream] > 0 else { return text }
+        decoded = true
         appendPartial(stream: stream, text, lineNumber: lineNumber)
         first = partialFirstLine[stream]
         let n = partialCount[stream]
@@ -183,6 +235,7 @@ public final class EnvelopeDecoder {
     /// Records still waiting for their final part at the end of input: delivered as they are.
     public func flushPartial() -> (UnsafeBufferPointer<UInt8>, Int)? {
         for s in 0..<2 where partialCount[s] > 0 {
+            swapScratch()
             let n = partialCount[s]
             partialCount[s] = 0
             ensureScratch(n)
@@ -285,6 +338,7 @@ public final class EnvelopeDecoder {
         }
         guard let message else { return }
         setEnvelope(&out, .journaldJSON)
+        decoded = true
         if let micros { out.time = out.time ?? Timestamp(nanos: Int64(min(micros, Int.max / 1000)) * 1000) }
         if let ident { out.component = out.component ?? Component(bytes: ident) }
         out.pid = out.pid ?? pid

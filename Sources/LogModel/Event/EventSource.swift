@@ -17,6 +17,10 @@ public struct ParseOptions: Sendable {
 /// the joining of continuation lines (Go panics, goroutine dumps, klog `key=<` blocks) into the
 /// event they belong to. Events are delivered one at a time to a closure; their byte views are
 /// valid only during the call.
+///
+/// An event is held back until the next line shows it is not continued. It is held as views into
+/// the reader's buffer and the decoder's scratch, and copied only when it is continued or when
+/// those are about to be reused (a buffer refill, a partial record), so most lines are never copied.
 public struct EventSource<Source: ByteSource>: ~Copyable {
     public var reader: LineReader<Source>
     public let inputIndex: Int
@@ -25,8 +29,13 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     private let defaultComponent: Component?
     private var pending: PendingEvent
     public private(set) var events = 0
+    /// UTC day (days since 1970) of the envelope time `years` last observed, while nothing else
+    /// changed it since: another time of that day would leave it as it is.
+    private var observedDay = Int64.min
+    /// Day number of the last date a line stated (klog), for its timestamps.
+    private var dayCache = ByteScan.DayCache()
 
-    public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 64 << 10) {
+    public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 256 << 10) {
         reader = LineReader(source: source, capacity: capacity, maxLineBytes: options.maxLineBytes)
         self.inputIndex = inputIndex
         years = options.year
@@ -39,9 +48,17 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     /// and delivers every complete event. With `final == false` the last event is held back in
     /// case continuation lines follow; call `flush` when the input goes quiet.
     public mutating func run(final: Bool = true, _ deliver: (borrowing LogEvent) -> Void) throws(InputError) {
-        while let line = try reader.next(final: final) {
+        while true {
+            // The held event may point into the reader's buffer: copy it before the buffer moves.
+            if pending.borrowed, !reader.lineIsBuffered() { pending.own() }
+            guard let line = try reader.next(final: final) else { break }
             let number = reader.lineNumber
-            guard let u = decoder.unwrap(line, lineNumber: number) else { continue }
+            guard let u = decoder.unwrap(line, lineNumber: number, mayContainEscape: reader.lastLineMayContainEscape)
+            else {
+                // A partial record: the next unwrap reuses the scratch the held event may point into.
+                pending.own()
+                continue
+            }
             handle(u, deliver)
         }
         if final {
@@ -50,6 +67,9 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
                        deliver)
             }
             flush(deliver)
+        } else {
+            // Held across calls: the reader and decoder move on before it is delivered.
+            pending.own()
         }
     }
 
@@ -62,61 +82,100 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     }
 
     private mutating func handle(_ u: Unwrapped, _ deliver: (borrowing LogEvent) -> Void) {
-        var e = LogEvent(payload: u.payload)
-        e.input = inputIndex
-        e.lineNumber = u.firstLine
-        e.envelope = u.envelope
-        e.time = u.time
-        e.pid = u.pid
-        PayloadParser.parse(u.payload, into: &e, years: &years)
-        if let t = u.time { years.observe(t) }
-        e.pid = e.pid ?? u.pid
-        e.component = u.component ?? defaultComponent
-        if e.format != .plain, let q = QuotedLogLine.split(e.message) {
-            e.host = q.host
-            var inner = LogEvent(payload: q.inner)
-            inner.component = q.service.flatMap { Component(bytes: $0) }
-            e.inner = [inner]
+        // Parsed in place into the pending event's spare slot: no event is copied.
+        let e = pending.incoming
+        e.pointee.reset(payload: u.payload)
+        e.pointee.input = inputIndex
+        e.pointee.lineNumber = u.firstLine
+        e.pointee.envelope = u.envelope
+        e.pointee.time = u.time
+        e.pointee.pid = u.pid
+        if let t = u.time {
+            // Formats only observe an envelope's time into the tracker (klog), which `observe`
+            // below does, and only when the day changed.
+            PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: false,
+                                dayCache: &dayCache)
+            observe(t)
+        } else {
+            PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: true,
+                                dayCache: &dayCache)
+            observedDay = .min
         }
+        if e.pointee.pid == nil { e.pointee.pid = u.pid }
+        e.pointee.component = u.component ?? defaultComponent
 
-        if e.format == .plain, pending.active, pending.accepts(u.payload) {
+        if e.pointee.format == .plain, pending.active, pending.accepts(u.payload) {
             pending.append(u.payload)
             return
         }
         flush(deliver)
-        pending.start(e)
+        var inner: QuotedInner?
+        if e.pointee.format != .plain, let q = QuotedLogLine.split(e.pointee.message) {
+            e.pointee.host = q.host
+            inner = QuotedInner(bytes: q.inner, service: q.service.flatMap { Component(bytes: $0) })
+        }
+        pending.start(inner: inner)
+    }
+
+    /// `years.observe(t)`, skipped when `t` falls in the day last observed.
+    @inline(__always)
+    private mutating func observe(_ t: Timestamp) {
+        let dayNanos: Int64 = 86_400_000_000_000
+        var day = t.nanos / dayNanos
+        if t.nanos % dayNanos < 0 { day -= 1 }
+        if day != observedDay {
+            years.observe(t)
+            observedDay = day
+        }
     }
 }
 
-/// The event being built while continuation lines may still follow. Owns a copy of its bytes,
-/// because the reader's buffer moves on to the next line.
+/// The component line quoted in an event (Rancher's `log:`), and the service named before it.
+struct QuotedInner {
+    var bytes: UnsafeBufferPointer<UInt8>
+    var service: Component?
+}
+
+/// The event being built while continuation lines may still follow. It points into the reader's
+/// buffer (`borrowed`) until `own` copies its bytes, which it must before those move on.
 struct PendingEvent: ~Copyable {
     private var storage: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private var count = 0
-    private var event = LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0))
-    /// Offsets of the event's views within `storage`.
-    private var messageStart = 0
-    private var sourceFile: Range<Int>?
-    private var host: Range<Int>?
-    private var inner: (range: Range<Int>, service: Component?)?
+    /// Two event slots: the one held (`slots[held]`) and the one the next line is parsed into
+    /// (`incoming`); starting an event swaps their roles instead of copying it.
+    private let slots: UnsafeMutablePointer<LogEvent>
+    private var held = 0
+    /// The quoted line inside the event, and the service named before it.
+    private var inner: QuotedInner?
     private var inDump = false
     private(set) var active = false
+    /// True while the event's views point into memory this does not own.
+    private(set) var borrowed = false
     /// Joined events stop growing here; further continuation lines are only counted.
     private let maxBytes = 256 << 10
 
     init() {
         capacity = 4096
         storage = .allocate(capacity: capacity)
+        slots = .allocate(capacity: 2)
+        slots.initialize(repeating: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)), count: 2)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        slots.deinitialize(count: 2)
+        slots.deallocate()
+    }
+
+    /// The event of the line being handled, before it is known to start an event of its own.
+    var incoming: UnsafeMutablePointer<LogEvent> { slots + (1 - held) }
 
     /// A continuation line: indented, part of a Go stack dump, or the blank line inside one.
     func accepts(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         // Plain text (a pasted `kubectl describe`, a script's output) has no events to continue.
-        if event.format == .plain && !inDump { return false }
-        guard let first = p.first else { return inDump || event.severity == .fatal }
+        if slots[held].format == .plain && !inDump { return false }
+        guard let first = p.first else { return inDump || slots[held].severity == .fatal }
         if first == 0x09 || first == 0x20 { return true }
         if ByteScan.hasPrefix("goroutine ", p) || ByteScan.hasPrefix("created by ", p)
             || ByteScan.hasPrefix("[signal ", p) || ByteScan.hasPrefix("panic: ", p) && inDump {
@@ -126,30 +185,43 @@ struct PendingEvent: ~Copyable {
         return inDump && (p.last == 0x29 || ByteScan.find("(0x", in: p) != nil || ByteScan.find("...)", in: p) != nil)
     }
 
-    mutating func start(_ e: LogEvent) {
+    /// Holds `incoming` (its views stay where they are until `own`).
+    mutating func start(inner: QuotedInner?) {
+        held = 1 - held
         active = true
+        borrowed = true
         count = 0
-        inDump = ByteScan.hasPrefix("panic: ", e.payload) || ByteScan.hasPrefix("goroutine ", e.payload)
-        copyIn(e.payload)
-        let base = e.payload.baseAddress
-        func offset(_ v: UnsafeBufferPointer<UInt8>) -> Range<Int> {
-            guard let b = base, let s = v.baseAddress else { return 0..<0 }
+        inDump = ByteScan.hasPrefix("panic: ", slots[held].payload) || ByteScan.hasPrefix("goroutine ", slots[held].payload)
+        self.inner = inner
+    }
+
+    /// Copies the held event's bytes into storage and points its views there.
+    mutating func own() {
+        guard active, borrowed else { return }
+        count = 0
+        let payload = slots[held].payload
+        copyIn(payload)
+        borrowed = false
+        let all = UnsafeBufferPointer(start: UnsafePointer(storage), count: count)
+        func rebase(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            guard let b = payload.baseAddress, let s = v.baseAddress else { return ByteScan.slice(all, 0, 0) }
             let o = s - b
-            return o..<(o + v.count)
+            return ByteScan.slice(all, o, o + v.count)
         }
-        messageStart = offset(e.message).lowerBound
-        sourceFile = e.sourceFile.map(offset)
-        host = e.host.map(offset)
-        inner = e.inner.first.map { (offset($0.payload), $0.component) }
-        event = e
-        event.inner = []
+        slots[held].payload = all
+        slots[held].message = rebase(slots[held].message)
+        slots[held].sourceFile = slots[held].sourceFile.map(rebase)
+        slots[held].host = slots[held].host.map(rebase)
+        if let i = inner { inner = QuotedInner(bytes: rebase(i.bytes), service: i.service) }
     }
 
     mutating func append(_ p: UnsafeBufferPointer<UInt8>) {
-        event.lineCount += 1
+        own()
+        slots[held].lineCount += 1
         if ByteScan.hasPrefix("goroutine ", p) || ByteScan.hasPrefix("panic: ", p) { inDump = true }
         guard count + 1 + p.count <= maxBytes else { return }
         copyIn(p, newline: true)
+        slots[held].payload = UnsafeBufferPointer(start: UnsafePointer(storage), count: count)
     }
 
     private mutating func copyIn(_ p: UnsafeBufferPointer<UInt8>, newline: Bool = false) {
@@ -161,35 +233,97 @@ struct PendingEvent: ~Copyable {
             storage.deallocate()
             storage = grown
             capacity = cap
+            // Views into the old storage follow it.
+            if !borrowed { repoint(from: grown) }
         }
         if newline { storage[count] = 0x0A; count += 1 }
         if let b = p.baseAddress, p.count > 0 { (storage + count).update(from: b, count: p.count) }
         count += p.count
     }
 
+    /// After storage moved: the owned views, by their offsets, into the new storage.
+    private mutating func repoint(from newBase: UnsafeMutablePointer<UInt8>) {
+        guard let old = slots[held].payload.baseAddress else { return }
+        let all = UnsafeBufferPointer(start: UnsafePointer(newBase), count: count)
+        func move(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            guard let s = v.baseAddress else { return v }
+            let o = s - old
+            return ByteScan.slice(all, o, o + v.count)
+        }
+        slots[held].message = move(slots[held].message)
+        slots[held].sourceFile = slots[held].sourceFile.map(move)
+        slots[held].host = slots[held].host.map(move)
+        if let i = inner { inner = QuotedInner(bytes: move(i.bytes), service: i.service) }
+        slots[held].payload = all
+    }
+
     mutating func deliver(_ body: (borrowing LogEvent) -> Void) {
         active = false
-        let all = UnsafeBufferPointer(start: UnsafePointer(storage), count: count)
-        var e = event
-        e.payload = all
-        e.message = ByteScan.slice(all, messageStart, count)
-        e.sourceFile = sourceFile.map { ByteScan.slice(all, $0.lowerBound, $0.upperBound) }
-        e.host = host.map { ByteScan.slice(all, $0.lowerBound, $0.upperBound) }
-        if let inner {
-            // The quoted line is parsed again from the copy; it never spans continuation lines.
-            let innerBytes = ByteScan.slice(all, inner.range.lowerBound, inner.range.upperBound)
-            var years = YearTracker(year: e.time?.civil.year ?? 1970)
-            var ie = LogEvent(payload: innerBytes)
-            ie.input = e.input
-            ie.lineNumber = e.lineNumber
-            ie.isInner = true
-            PayloadParser.parse(innerBytes, into: &ie, years: &years)
-            ie.component = inner.service
-            ie.host = e.host
-            // The outer message ends where the quote begins, so one line is not matched twice.
-            if let q = QuotedLogLine.split(e.message) { e.message = q.outer }
-            e.inner = [ie]
+        // The message runs to the end of the payload (and of the lines joined to it).
+        if let m = slots[held].message.baseAddress, let p = slots[held].payload.baseAddress {
+            slots[held].message = UnsafeBufferPointer(start: m, count: slots[held].payload.count - (m - p))
         }
-        body(e)
+        if let inner {
+            // The quoted line never spans continuation lines.
+            var years = YearTracker(year: slots[held].time?.civil.year ?? 1970)
+            var ie = LogEvent(payload: inner.bytes)
+            ie.input = slots[held].input
+            ie.lineNumber = slots[held].lineNumber
+            ie.isInner = true
+            PayloadParser.parse(inner.bytes, into: &ie, years: &years)
+            ie.component = inner.service
+            ie.host = slots[held].host
+            // The outer message ends where the quote begins, so one line is not matched twice.
+            if let q = QuotedLogLine.split(slots[held].message) { slots[held].message = q.outer }
+            slots[held].inner = [ie]
+            body(slots[held])
+            slots[held].inner = []
+            self.inner = nil
+        } else {
+            body(slots[held])
+        }
     }
+}
+
+extension LogEvent {
+    /// What `LogEvent(payload:)` makes, written over this event in place: the event source reuses
+    /// two events for every line instead of making and copying one per line. Every stored property
+    /// of `LogEvent` is set here; debug builds check that against a fresh event.
+    @inline(__always)
+    mutating func reset(payload p: UnsafeBufferPointer<UInt8>) {
+        input = 0
+        lineNumber = 0
+        lineCount = 1
+        severity = .info
+        time = nil
+        pid = nil
+        sourceFile = nil
+        sourceLine = nil
+        component = nil
+        format = .plain
+        envelope = nil
+        payload = p
+        message = p
+        host = nil
+        if !inner.isEmpty { inner = [] }
+        isInner = false
+        assert(resetIsComplete(payload: p), "LogEvent has a stored property reset(payload:) does not set")
+    }
+
+    /// Debug check: this event reads as `LogEvent(payload:)` does, and the type has no stored
+    /// property beyond the sixteen `reset(payload:)` sets.
+    private func resetIsComplete(payload p: UnsafeBufferPointer<UInt8>) -> Bool {
+        func same(_ a: UnsafeBufferPointer<UInt8>?, _ b: UnsafeBufferPointer<UInt8>?) -> Bool {
+            a?.baseAddress == b?.baseAddress && a?.count == b?.count
+        }
+        let f = LogEvent(payload: p)
+        return LogEvent.storedProperties == 16 && input == f.input && lineNumber == f.lineNumber
+            && lineCount == f.lineCount && severity == f.severity && time == f.time && pid == f.pid
+            && same(sourceFile, f.sourceFile) && sourceLine == f.sourceLine && component == f.component
+            && format == f.format && envelope == f.envelope && same(payload, f.payload) && same(message, f.message)
+            && same(host, f.host) && inner.isEmpty == f.inner.isEmpty && isInner == f.isInner
+    }
+
+    private static let storedProperties = Mirror(reflecting: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)))
+        .children.count
 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A minimal scanner over the top-level members of one JSON object, on bytes. Values are handed out
 /// raw: a string's content between its quotes (escapes kept), or a number / literal / nested value.
 public enum JSONScanner {
@@ -53,13 +55,38 @@ public enum JSONScanner {
     /// Index of the closing quote of a string whose content starts at `i`.
     @inline(__always)
     static func stringEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
+        guard let base = p.baseAddress else { return nil }
+        let n = p.count
         var j = i
-        while j < p.count {
-            let b = p[j]
-            if b == 0x22 { return j }
-            j += b == 0x5C ? 2 : 1
+        while j < n {
+            j = quoteOrBackslash(base, j, n)
+            if j >= n { return nil }
+            if base[j] == 0x22 { return j }
+            j += 2
         }
         return nil
+    }
+
+    /// Index of the first `"` or `\` in `base[i..<n]`, or `n`: eight bytes at a time.
+    @inline(__always)
+    static func quoteOrBackslash(_ base: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var j = i
+        let raw = UnsafeRawPointer(base)
+        while j &+ 8 <= n {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+            let q = w ^ 0x2222_2222_2222_2222
+            let b = w ^ 0x5C5C_5C5C_5C5C_5C5C
+            // A zero byte in q or b is a quote or backslash; the lowest flagged byte is always exact.
+            let m = ((q &- 0x0101_0101_0101_0101) & ~q | (b &- 0x0101_0101_0101_0101) & ~b) & 0x8080_8080_8080_8080
+            if m != 0 { return j &+ (m.trailingZeroBitCount &>> 3) }
+            j &+= 8
+        }
+        while j < n {
+            let c = base[j]
+            if c == 0x22 || c == 0x5C { return j }
+            j &+= 1
+        }
+        return n
     }
 
     @inline(__always)
@@ -72,10 +99,19 @@ public enum JSONScanner {
     /// Undoes JSON string escapes of `s` into `out` (UTF-8); returns the bytes written.
     /// `out` must hold at least `s.count` bytes: unescaping never grows the text.
     public static func unescape(_ s: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let base = s.baseAddress else { return 0 }
         var i = 0, o = 0
         while i < s.count {
-            let b = s[i]
-            if b != 0x5C || i + 1 >= s.count { out[o] = b; o += 1; i += 1; continue }
+            // Copy the run up to the next backslash in one go.
+            let stop = memchr(base + i, 0x5C, s.count - i).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? s.count
+            if stop > i {
+                (out + o).update(from: base + i, count: stop - i)
+                o += stop - i
+                i = stop
+                if i >= s.count { break }
+            }
+            // s[i] is a backslash.
+            if i + 1 >= s.count { out[o] = 0x5C; o += 1; i += 1; continue }
             let c = s[i + 1]
             i += 2
             switch c {

@@ -3,48 +3,97 @@
 public enum KlogFormat {
     /// True when `p` starts with a klog header; fills severity, time, pid, file, line and message.
     public static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker) -> Bool {
-        guard p.count >= 22 else { return false }
+        var cache = ByteScan.DayCache()
+        return parse(p, into: &e, years: &years, observeTime: true, dayCache: &cache)
+    }
+
+    static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker,
+                      observeTime: Bool, dayCache: inout ByteScan.DayCache) -> Bool {
+        guard p.count >= 22, let b = p.baseAddress else { return false }
         let severity: Severity
-        switch p[0] {
+        switch b[0] {
         case 0x49: severity = .info  // I
         case 0x57: severity = .warning  // W
         case 0x45: severity = .error  // E
         case 0x46: severity = .fatal  // F
         default: return false
         }
-        guard let month = ByteScan.digits(p, 1, 2), let day = ByteScan.digits(p, 3, 2), p[5] == 0x20,
-              let hour = ByteScan.digits(p, 6, 2), p[8] == 0x3A, let minute = ByteScan.digits(p, 9, 2),
-              p[11] == 0x3A, let second = ByteScan.digits(p, 12, 2), (1...12).contains(month),
-              (1...31).contains(day), hour < 24, minute < 60, second < 61
+        // mmdd hh:mm:ss at fixed offsets: ten digits and three separators.
+        let m1 = b[1] &- 0x30, m2 = b[2] &- 0x30, d1 = b[3] &- 0x30, d2 = b[4] &- 0x30
+        let h1 = b[6] &- 0x30, h2 = b[7] &- 0x30, n1 = b[9] &- 0x30, n2 = b[10] &- 0x30
+        let s1 = b[12] &- 0x30, s2 = b[13] &- 0x30
+        guard m1 < 10, m2 < 10, d1 < 10, d2 < 10, h1 < 10, h2 < 10, n1 < 10, n2 < 10, s1 < 10, s2 < 10,
+              b[5] == 0x20, b[8] == 0x3A, b[11] == 0x3A
         else { return false }
+        let month = Int(m1) &* 10 &+ Int(m2), day = Int(d1) &* 10 &+ Int(d2)
+        let hour = Int(h1) &* 10 &+ Int(h2), minute = Int(n1) &* 10 &+ Int(n2), second = Int(s1) &* 10 &+ Int(s2)
+        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return false }
+        let n = p.count
         var i = 14
         var nanos = 0
-        if p[i] == 0x2E { (nanos, i) = ByteScan.fraction(p, i + 1) }
+        if b[i] == 0x2E, n > 22, b[21] &- 0x30 >= 10 {
+            // The usual six digits of microseconds.
+            var v = 0, ok = true
+            for k in 15..<21 {
+                let d = b[k] &- 0x30
+                ok = ok && d < 10
+                v = v &* 10 &+ Int(d)
+            }
+            if ok { nanos = v &* 1000; i = 21 }
+        }
+        if i == 14, b[i] == 0x2E {
+            // Up to nine digits of fraction; more are read and ignored.
+            i += 1
+            var digits = 0
+            while i < n {
+                let d = b[i] &- 0x30
+                if d >= 10 { break }
+                if digits < 9 { nanos = nanos &* 10 &+ Int(d); digits += 1 }
+                i += 1
+            }
+            while digits < 9 { nanos &*= 10; digits += 1 }
+        }
         // Thread id, right-aligned in 7 columns (squeezed to one space in pasted logs).
-        i = ByteScan.skipSpaces(p, i)
-        guard let (pid, afterPid) = ByteScan.number(p, i), afterPid < p.count, p[afterPid] == 0x20 else { return false }
+        i = ByteScan.skipBlanks(b, i, n)
+        let pidStart = i
+        var pid = 0
+        while i < n, i - pidStart < 18 {
+            let d = b[i] &- 0x30
+            if d >= 10 { break }
+            pid = pid &* 10 &+ Int(d)
+            i += 1
+        }
+        guard i > pidStart, i < n, b[i] == 0x20 else { return false }
         // file:line] — the file may carry a directory (-add_dir_header).
-        let fileStart = afterPid + 1
-        guard let close = ByteScan.index(of: 0x5D, in: p, from: fileStart), close - fileStart < 256,
-              let colon = ByteScan.lastIndex(of: 0x3A, in: p, before: close), colon > fileStart,
-              let (line, afterLine) = ByteScan.number(p, colon + 1), afterLine == close
-        else { return false }
+        let fileStart = i + 1
+        guard let close = ByteScan.index(of: 0x5D, in: p, from: fileStart), close - fileStart < 256 else { return false }
+        // The line number: digits back from `]` to the last `:`.
+        var colon = close - 1
+        var line = 0, scale = 1
+        while colon > fileStart {
+            let d = b[colon] &- 0x30
+            if d >= 10 { break }
+            line &+= Int(d) &* scale
+            scale &*= 10
+            colon -= 1
+        }
+        guard colon > fileStart, b[colon] == 0x3A, colon < close - 1, close - 1 - colon <= 18 else { return false }
         e.severity = severity
         e.format = .klog
         e.pid = pid
-        e.sourceFile = ByteScan.slice(p, fileStart, colon)
+        e.sourceFile = UnsafeBufferPointer(start: b + fileStart, count: colon - fileStart)
         e.sourceLine = line
         if e.time == nil {
             let year = years.year(forMonth: month)
-            e.time = Timestamp(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
-                               nanosecond: nanos)
-        } else {
+            e.time = ByteScan.timestamp(year: year, month: month, day: day, hour: hour, minute: minute,
+                                        second: second, nanosecond: nanos, cache: &dayCache)
+        } else if observeTime {
             // The envelope's date is authoritative; keep the year tracker in step with it.
             years.observe(e.time!)
         }
         var m = close + 1
-        if m < p.count, p[m] == 0x20 { m += 1 }
-        e.message = ByteScan.slice(p, m, p.count)
+        if m < n, b[m] == 0x20 { m += 1 }
+        e.message = UnsafeBufferPointer(start: b + min(m, n), count: n - min(m, n))
         return true
     }
 }

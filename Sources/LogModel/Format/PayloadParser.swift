@@ -2,6 +2,15 @@
 /// Any line that fits no format is a plain event with a severity guessed from its words.
 public enum PayloadParser {
     public static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker) {
+        var cache = ByteScan.DayCache()
+        parse(p, into: &e, years: &years, observeTime: true, dayCache: &cache)
+    }
+
+    /// `observeTime: false` when the caller keeps `years` in step with envelope times itself (the
+    /// event source, which does it once per day instead of once per line); `dayCache` keeps the
+    /// day number of the last date.
+    static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker,
+                      observeTime: Bool, dayCache: inout ByteScan.DayCache) {
         e.payload = p
         e.message = p
         guard let first = p.first else {
@@ -10,7 +19,7 @@ public enum PayloadParser {
         }
         switch first {
         case 0x49, 0x57, 0x45, 0x46:  // I W E F
-            if KlogFormat.parse(p, into: &e, years: &years) { return }
+            if KlogFormat.parse(p, into: &e, years: &years, observeTime: observeTime, dayCache: &dayCache) { return }
             if LogrusTTYFormat.parse(p, into: &e) { return }
             if AgentScriptFormat.parse(p, into: &e) { return }
         case 0x30...0x39:

@@ -4,14 +4,26 @@ import Glibc
 /// Byte-level helpers for parsers: no String, no allocation.
 public enum ByteScan {
     /// Offset of `needle` in `hay[from...]`, or nil.
+    ///
+    /// Log lines are short: `memchr` for the needle's first byte and a compare beats glibc's
+    /// generic `memmem`, which sets up a two-way search on every call.
     @inline(__always)
     public static func find(_ needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>,
                             from: Int = 0) -> Int? {
-        guard let h = hay.baseAddress, let n = needle.baseAddress, from < hay.count, needle.count > 0 else {
+        guard let h = hay.baseAddress, let n = needle.baseAddress, from >= 0, from < hay.count, needle.count > 0 else {
             return nil
         }
-        guard let p = ld_memmem(h + from, hay.count - from, n, needle.count) else { return nil }
-        return UnsafeRawPointer(p) - UnsafeRawPointer(h)
+        let m = needle.count
+        let last = hay.count - m
+        var i = from
+        let first = Int32(n[0])
+        while i <= last {
+            guard let p = memchr(h + i, first, last - i + 1) else { return nil }
+            let at = UnsafeRawPointer(p) - UnsafeRawPointer(h)
+            if m == 1 || (h[at + 1] == n[1] && memcmp(h + at + 1, n + 1, m - 1) == 0) { return at }
+            i = at + 1
+        }
+        return nil
     }
 
     /// Offset of `needle` (a static ASCII literal) in `hay[from...]`, or nil.
@@ -86,6 +98,29 @@ public enum ByteScan {
         return UnsafeBufferPointer(rebasing: p[lo..<min(max(lo, to), p.count)])
     }
 
+    /// Index of the first byte in `b[i..<n]` that is not a space or tab (or `n`), eight at a time.
+    @inline(__always)
+    static func skipBlanks(_ b: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var j = i
+        let raw = UnsafeRawPointer(b)
+        while j &+ 8 <= n {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+            let blanks = zeroBytes(w ^ 0x2020_2020_2020_2020) | zeroBytes(w ^ 0x0909_0909_0909_0909)
+            let other = ~blanks & 0x8080_8080_8080_8080
+            if other != 0 { return j &+ (other.trailingZeroBitCount &>> 3) }
+            j &+= 8
+        }
+        while j < n, b[j] == 0x20 || b[j] == 0x09 { j &+= 1 }
+        return j
+    }
+
+    /// 0x80 in every byte of `x` that is zero, nothing elsewhere (exact: no borrow between bytes).
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((x & low7) &+ low7) | x | low7)
+    }
+
     /// Index of the first byte at or after `i` that is not a space or tab.
     @inline(__always)
     public static func skipSpaces(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
@@ -97,6 +132,18 @@ public enum ByteScan {
     /// Parses RFC 3339 (`2021-07-23T07:30:08.920852123Z`, `+02:00`, `+0200`, or a space for `T`)
     /// at `i`. Returns the instant and the index after it.
     public static func rfc3339(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Timestamp, Int)? {
+        var cache = DayCache()
+        return rfc3339(p, i, cache: &cache)
+    }
+
+    /// The day number of the last date seen: lines of one log share their date, so the calendar
+    /// arithmetic runs once a day instead of once a line.
+    struct DayCache {
+        var key = -1
+        var days = 0
+    }
+
+    static func rfc3339(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, cache: inout DayCache) -> (Timestamp, Int)? {
         guard let y = digits(p, i, 4), p.count > i + 18, p[i + 4] == 0x2D, let mo = digits(p, i + 5, 2),
               p[i + 7] == 0x2D, let d = digits(p, i + 8, 2), p[i + 10] == 0x54 || p[i + 10] == 0x20,
               let h = digits(p, i + 11, 2), p[i + 13] == 0x3A, let mi = digits(p, i + 14, 2), p[i + 16] == 0x3A,
@@ -120,8 +167,24 @@ public enum ByteScan {
                 j = k
             }
         }
-        return (Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, nanosecond: ns,
-                          offsetSeconds: offset), j)
+        return (timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, nanosecond: ns,
+                          offsetSeconds: offset, cache: &cache), j)
+    }
+
+    /// `Timestamp(year:month:day:hour:minute:second:nanosecond:offsetSeconds:)`, with the day
+    /// number of the date taken from `cache` when the date is the one seen last.
+    @inline(__always)
+    static func timestamp(year y: Int, month mo: Int, day d: Int, hour h: Int, minute mi: Int, second s: Int,
+                          nanosecond ns: Int, offsetSeconds offset: Int = 0, cache: inout DayCache) -> Timestamp {
+        let key = (y &* 100 &+ mo) &* 100 &+ d
+        if key != cache.key {
+            // As `Timestamp(year:...)` does: years outside what Int64 nanoseconds hold are clamped.
+            cache.days = Timestamp.daysFromCivil(year: min(max(y, 1678), 2261), month: mo, day: d)
+            cache.key = key
+        }
+        let secs = Int64(cache.days) * 86_400 + Int64(h * 3600 + mi * 60 + s - offset)
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        return Timestamp(nanos: overflow ? (secs < 0 ? .min : .max) : scaled.addingReportingOverflow(Int64(ns)).partialValue)
     }
 
     /// Case-insensitive search for an ASCII lowercase literal; for the rare formats without a

@@ -24,6 +24,13 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
     /// True when the previous piece ended without a newline because it hit `maxLineBytes`:
     /// the next piece continues the same physical line.
     private var continuingSplit = false
+    /// Index of the newline ending the next line, when `lineIsBuffered` already looked for it.
+    private var knownNewline = -1
+    /// Index of the first ESC byte at or after `pos`, or `end` when there is none in the buffer:
+    /// one `memchr` per buffer fill tells which lines can hold ANSI escapes.
+    private var nextEscape = 0
+    /// False when the line last returned holds no ESC byte (so no ANSI escape to strip).
+    public private(set) var lastLineMayContainEscape = true
 
     public init(source: consuming Source, capacity: Int = 64 << 10, maxLineBytes: Int = 8 << 20) {
         self.source = source
@@ -42,8 +49,8 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
         while true {
             if pos < end {
                 let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                if let nl = memchr(base + pos, 0x0A, end - pos) {
-                    let nlIndex = UnsafeRawPointer(nl) - UnsafeRawPointer(base)
+                let nlIndex = knownNewline >= 0 ? knownNewline : findNewline(base)
+                if nlIndex >= 0 {
                     return take(base: base, upTo: nlIndex, consumed: nlIndex + 1)
                 }
                 if end - pos >= maxLineBytes {
@@ -66,15 +73,37 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
         }
     }
 
+    /// True when the next line is already complete in the buffer, so `next` will not move the
+    /// buffer (views handed out before stay valid through it). The newline found is remembered.
+    public mutating func lineIsBuffered() -> Bool {
+        guard pos < end else { return false }
+        if knownNewline < 0 { knownNewline = findNewline(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        return knownNewline >= 0
+    }
+
+    @inline(__always)
+    private func findNewline(_ base: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let nl = memchr(base + pos, 0x0A, end - pos) else { return -1 }
+        return UnsafeRawPointer(nl) - UnsafeRawPointer(base)
+    }
+
     private mutating func take(base: UnsafeMutablePointer<UInt8>, upTo stop: Int, consumed: Int,
                                split: Bool = false) -> UnsafeBufferPointer<UInt8> {
         if !continuingSplit { lineNumber += 1 }
         continuingSplit = split
+        knownNewline = -1
         var stopAt = stop
         if !split, stopAt > pos, base[stopAt - 1] == 0x0D { stopAt -= 1 }
         let line = UnsafeBufferPointer(start: base + pos, count: stopAt - pos)
+        lastLineMayContainEscape = nextEscape < stopAt
         pos = consumed
+        if nextEscape < pos { nextEscape = findEscape(base, from: pos) }
         return line
+    }
+
+    private func findEscape(_ base: UnsafeMutablePointer<UInt8>, from: Int) -> Int {
+        guard from < end, let p = memchr(base + from, 0x1B, end - from) else { return end }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(base)
     }
 
     /// Moves the unread tail to the front, grows the buffer when one line fills it, and reads.
@@ -94,7 +123,9 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
             buffer.deallocate()
             buffer = grown
         }
+        knownNewline = -1
         let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
         if n == 0 { eof = true } else { end += n; bytesRead += n }
+        nextEscape = findEscape(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), from: pos)
     }
 }

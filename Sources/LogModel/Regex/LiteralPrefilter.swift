@@ -1,112 +1,201 @@
-/// Finds which of many literals occur in a byte string in one pass (Aho–Corasick compiled to a
-/// DFA over byte classes), so the cost per byte does not grow with the number of rules.
+import Glibc
+
+/// Finds which of many literals occur in a byte string in one pass, so the cost per byte does not
+/// grow with the number of rules.
+///
+/// The scan is a sampled q-gram filter (the idea behind Hyperscan's FDR, without SIMD). With `m` the
+/// length of the shortest literal, it reads `q = min(4, m)` bytes at every `stride`-th position
+/// (`stride = m - q + 1`, so every occurrence of every literal contains one probed window that
+/// starts within its first `stride` bytes), hashes them to 16 bits and tests one bit of an 8 KiB
+/// table holding the hashes of those first windows of every literal. A set bit is checked once more
+/// on up to eight bytes from the same position (a second 8 KiB table), which throws out the common
+/// words that merely begin a literal ("fail", "kube"); only what passes both is compared with the
+/// few literals of that hash byte for byte. For the built-in library (shortest literal 5 bytes)
+/// that is a probe every 2 bytes with no dependent loads, instead of one automaton step per byte.
 ///
 /// Each literal carries a tag (a rule index); `scan` reports every tag whose literal occurs.
 public struct LiteralPrefilter: Sendable {
-    /// Byte to column of the transition table; bytes in no literal share column 0.
-    private let byteClass: [UInt8]
-    private let classCount: Int
-    /// next state = table[state * classCount + class]
-    private let table: [UInt32]
-    /// Tags reported in a state: `outputs[outputStart[s] ..< outputStart[s + 1]]`.
-    private let outputStart: [UInt32]
-    private let outputs: [UInt32]
+    private let tables: Tables
     public let literalCount: Int
 
-    public init(literals: [(bytes: [UInt8], tag: Int)]) {
-        var classOf = [UInt8](repeating: 0, count: 256)
-        var nextClass = 1
-        for (bytes, _) in literals {
-            for b in bytes where classOf[Int(b)] == 0 {
-                classOf[Int(b)] = UInt8(truncatingIfNeeded: nextClass)
-                nextClass += 1
-            }
-        }
-        // More than 255 distinct bytes cannot occur with UInt8 classes beyond 255: fold the rest into
-        // class 0 would lose matches, so fall back to one class per byte.
-        if nextClass > 255 {
-            for b in 0..<256 { classOf[b] = UInt8(b) }
-            nextClass = 256
-        }
-        let k = nextClass
+    /// The filter's tables, in memory allocated once and never written after `init`.
+    private final class Tables: @unchecked Sendable {
+        /// Bytes read per probe (1 to 4) and distance between probes.
+        let q: Int
+        let stride: Int
+        /// 65536-bit filter: bit `h` is set when some literal's window hashes to `h`.
+        let filter: UnsafeMutablePointer<UInt64>
+        /// Per first-level hash: how many bytes from the probe (q to 8) the second level hashes,
+        /// the fewest any literal with a window of that hash has from there.
+        let reach: UnsafeMutablePointer<UInt8>
+        /// 65536-bit filter over those bytes.
+        let filter2: UnsafeMutablePointer<UInt64>
+        /// Windows per hash: `entries[bucketStart[h] ..< bucketStart[h + 1]]`, each
+        /// `literal << 8 | offset of the window in the literal`.
+        let bucketStart: UnsafeMutablePointer<UInt32>
+        let entries: UnsafeMutablePointer<UInt32>
+        /// The literals: bytes at `bytes[start[i] ..< start[i] + length[i]]`, reported as `tag[i]`.
+        let bytes: UnsafeMutablePointer<UInt8>
+        let start: UnsafeMutablePointer<UInt32>
+        let length: UnsafeMutablePointer<UInt32>
+        let tag: UnsafeMutablePointer<UInt32>
+        let count: Int
 
-        // Trie.
-        var goto: [[Int32]] = [[Int32](repeating: -1, count: k)]
-        var out: [[UInt32]] = [[]]
-        for (bytes, tag) in literals where !bytes.isEmpty {
-            var s = 0
-            for b in bytes {
-                let c = Int(classOf[Int(b)])
-                if goto[s][c] < 0 {
-                    goto.append([Int32](repeating: -1, count: k))
-                    out.append([])
-                    goto[s][c] = Int32(goto.count - 1)
-                }
-                s = Int(goto[s][c])
+        init(literals: [(bytes: [UInt8], tag: Int)]) {
+            let usable = literals.filter { !$0.bytes.isEmpty }
+            count = usable.count
+            let shortest = usable.map(\.bytes.count).min() ?? 1
+            q = min(4, shortest)
+            // Windows at offsets 0 ..< stride of every literal go into the table; 64 bounds both the
+            // table's fill and the offset field of an entry.
+            stride = min(shortest - q + 1, 64)
+            let total = usable.reduce(0) { $0 + $1.bytes.count }
+            bytes = .allocate(capacity: max(1, total))
+            start = .allocate(capacity: max(1, count))
+            length = .allocate(capacity: max(1, count))
+            tag = .allocate(capacity: max(1, count))
+            var at = 0
+            for (i, l) in usable.enumerated() {
+                start[i] = UInt32(at)
+                length[i] = UInt32(l.bytes.count)
+                tag[i] = UInt32(truncatingIfNeeded: l.tag)
+                for b in l.bytes { bytes[at] = b; at += 1 }
             }
-            if !out[s].contains(UInt32(tag)) { out[s].append(UInt32(tag)) }
-        }
-        // Breadth-first failure links, folded straight into a complete DFA.
-        let n = goto.count
-        var delta = [UInt32](repeating: 0, count: n * k)
-        var fail = [Int](repeating: 0, count: n)
-        var queue: [Int] = []
-        for c in 0..<k {
-            let t = goto[0][c]
-            if t >= 0 {
-                delta[c] = UInt32(t)
-                fail[Int(t)] = 0
-                queue.append(Int(t))
-            }
-        }
-        var head = 0
-        while head < queue.count {
-            let s = queue[head]
-            head += 1
-            out[s].append(contentsOf: out[fail[s]].filter { !out[s].contains($0) })
-            for c in 0..<k {
-                let t = goto[s][c]
-                if t >= 0 {
-                    fail[Int(t)] = Int(delta[fail[s] * k + c])
-                    delta[s * k + c] = UInt32(t)
-                    queue.append(Int(t))
-                } else {
-                    delta[s * k + c] = delta[fail[s] * k + c]
+            filter = .allocate(capacity: 1024)
+            filter.initialize(repeating: 0, count: 1024)
+            filter2 = .allocate(capacity: 1024)
+            filter2.initialize(repeating: 0, count: 1024)
+            reach = .allocate(capacity: 1 << 16)
+            reach.initialize(repeating: 8, count: 1 << 16)
+            var perHash: [Int: [UInt32]] = [:]
+            for i in 0..<count {
+                for off in 0..<stride {
+                    let h = Tables.hash(Tables.window(bytes + Int(start[i]) + off, q))
+                    let entry = UInt32(i) << 8 | UInt32(off)
+                    if perHash[h]?.contains(entry) != true { perHash[h, default: []].append(entry) }
+                    filter[h >> 6] |= 1 << UInt64(h & 63)
+                    reach[h] = min(reach[h], UInt8(min(8, Int(length[i]) - off)))
                 }
             }
+            for (h, list) in perHash {
+                let r = Int(reach[h])
+                for e in list {
+                    let p = bytes + Int(start[Int(e >> 8)]) + Int(e & 0xFF)
+                    let h2 = Tables.hash2(Tables.prefix(p, r), r)
+                    filter2[h2 >> 6] |= 1 << UInt64(h2 & 63)
+                }
+            }
+            let entryCount = perHash.values.reduce(0) { $0 + $1.count }
+            bucketStart = .allocate(capacity: (1 << 16) + 1)
+            entries = .allocate(capacity: max(1, entryCount))
+            var k = 0
+            for h in 0..<(1 << 16) {
+                bucketStart[h] = UInt32(k)
+                for e in perHash[h] ?? [] { entries[k] = e; k += 1 }
+            }
+            bucketStart[1 << 16] = UInt32(k)
         }
-        var starts: [UInt32] = []
-        var flat: [UInt32] = []
-        for s in 0..<n {
-            starts.append(UInt32(flat.count))
-            flat.append(contentsOf: out[s])
+
+        deinit {
+            filter.deallocate()
+            filter2.deallocate()
+            reach.deallocate()
+            bucketStart.deallocate()
+            entries.deallocate()
+            bytes.deallocate()
+            start.deallocate()
+            length.deallocate()
+            tag.deallocate()
         }
-        starts.append(UInt32(flat.count))
-        byteClass = classOf
-        classCount = k
-        table = delta
-        outputStart = starts
-        outputs = flat
+
+        /// The `q` bytes at `p` as one number.
+        @inline(__always)
+        static func window(_ p: UnsafePointer<UInt8>, _ q: Int) -> UInt32 {
+            if q == 4 { return UInt32(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt32.self)) }
+            var w: UInt32 = 0
+            for k in 0..<q { w |= UInt32(p[k]) << UInt32(8 * k) }
+            return w
+        }
+
+        /// The `n` (at most 8) bytes at `p` as one number.
+        @inline(__always)
+        static func prefix(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(p[k]) << UInt64(8 * k) }
+            return w
+        }
+
+        @inline(__always)
+        static func hash(_ w: UInt32) -> Int { Int((w &* 0x9E37_79B1) &>> 16) }
+
+        @inline(__always)
+        static func hash2(_ w: UInt64, _ n: Int) -> Int { Int(((w ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15) &>> 48) }
+
+        /// The second-level test for a first-level hit `h` at `p`.
+        @inline(__always)
+        func passes(_ text: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ h: Int) -> Bool {
+            let r = Int(reach[h])
+            // Every literal with this window needs `r` bytes from here.
+            if p &+ r > n { return false }
+            let w: UInt64
+            if p &+ 8 <= n {
+                let all = UInt64(littleEndian: UnsafeRawPointer(text + p).loadUnaligned(as: UInt64.self))
+                w = r == 8 ? all : all & ((1 &<< UInt64(8 &* r)) &- 1)
+            } else {
+                w = Tables.prefix(text + p, r)
+            }
+            let h2 = Tables.hash2(w, r)
+            return filter2[h2 &>> 6] & (1 &<< UInt64(h2 & 63)) != 0
+        }
+
+        /// Compares the literals whose window hashes to `h` with `text` around `p`.
+        @inline(never)
+        func verify(_ text: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ h: Int, _ found: (Int) -> Void) {
+            for k in Int(bucketStart[h])..<Int(bucketStart[h + 1]) {
+                let e = entries[k]
+                let lit = Int(e >> 8)
+                let s = p - Int(e & 0xFF)
+                let len = Int(length[lit])
+                if s >= 0, s + len <= n, memcmp(text + s, bytes + Int(start[lit]), len) == 0 {
+                    found(Int(tag[lit]))
+                }
+            }
+        }
+    }
+
+    public init(literals: [(bytes: [UInt8], tag: Int)]) {
+        tables = Tables(literals: literals)
         literalCount = literals.count
     }
 
     /// Calls `found` with the tag of every literal that occurs in `text` (a tag may repeat).
     @inline(__always)
     public func scan(_ text: UnsafeBufferPointer<UInt8>, _ found: (Int) -> Void) {
-        guard let base = text.baseAddress, literalCount > 0 else { return }
-        table.withUnsafeBufferPointer { delta in
-            byteClass.withUnsafeBufferPointer { cls in
-                outputStart.withUnsafeBufferPointer { starts in
-                    var s = 0
-                    let k = classCount
-                    for i in 0..<text.count {
-                        s = Int(delta[s &* k &+ Int(cls[Int(base[i])])])
-                        let lo = Int(starts[s]), hi = Int(starts[s &+ 1])
-                        if lo != hi {
-                            for j in lo..<hi { found(Int(outputs[j])) }
-                        }
-                    }
+        let t = tables
+        guard let base = text.baseAddress, t.count > 0 else { return }
+        let n = text.count
+        let q = t.q
+        let last = n - q
+        guard last >= 0 else { return }
+        let filter = t.filter
+        let stride = t.stride
+        var p = 0
+        if q == 4 {
+            let raw = UnsafeRawPointer(base)
+            while p <= last {
+                let h = Tables.hash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
+                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h) {
+                    t.verify(base, n, p, h, found)
                 }
+                p &+= stride
+            }
+        } else {
+            while p <= last {
+                let h = Tables.hash(Tables.window(base + p, q))
+                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h) {
+                    t.verify(base, n, p, h, found)
+                }
+                p &+= stride
             }
         }
     }

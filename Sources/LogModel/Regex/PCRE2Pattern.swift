@@ -3,7 +3,8 @@ import CPCRE2
 /// A compiled, JIT-compiled PCRE2 pattern. Immutable after creation, so one instance is shared by
 /// every thread; each thread matches with its own `PCRE2Pattern.Scratch`.
 public final class PCRE2Pattern: @unchecked Sendable {
-    private let code: OpaquePointer
+    /// The compiled pattern; `Diagnoser` calls PCRE2 with it directly on its hot path.
+    let code: OpaquePointer
     public let source: String
     public let jitCompiled: Bool
     /// Named groups in group-number order.
