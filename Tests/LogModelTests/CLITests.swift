@@ -1,11 +1,20 @@
 import Foundation
 import Testing
 
+/// The `logdiag` executable built with these tests: beside the test runner (whatever scratch path
+/// SwiftPM used), else in the package's `.build/debug`.
+let logdiagExecutable: URL = {
+    let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let beside = runner.deletingLastPathComponent().appendingPathComponent("logdiag")
+    if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/logdiag")
+}()
+
 /// Runs the built `logdiag` binary, draining its output while it runs.
 func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
                 replacePath: Bool = false) throws -> (status: Int32, out: String, err: String) {
-    let bin = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/logdiag")
+    let bin = logdiagExecutable
     let p = Process()
     p.executableURL = bin
     p.arguments = args

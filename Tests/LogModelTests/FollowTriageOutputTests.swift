@@ -12,8 +12,7 @@ final class RunningLogdiag: @unchecked Sendable {
     private var errData = Data()
 
     init(_ args: [String], path: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: corpusRoot).deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/logdiag")
+        process.executableURL = logdiagExecutable
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"

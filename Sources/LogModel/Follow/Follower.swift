@@ -21,8 +21,11 @@ public final class Follower: @unchecked Sendable {
     public let diagnoser: Diagnoser
     /// Set from a signal handler's queue; checked by the loop.
     private let stopFlag = Atomic<Bool>(false)
-    /// How long the loop waits for data before flushing a held-back event.
+    /// How long the loop sleeps when nothing wakes it (files are also woken by inotify).
     public var pollMilliseconds: Int32 = 50
+    /// How long a quiet stream keeps its last event back for continuation lines (a stack dump)
+    /// before reporting it: short, so a finding shows within a fraction of a second.
+    public var holdMilliseconds: Int32 = 15
     public var notice: (String) -> Void = { _ in }
     public var found: (ReportedFinding) -> Void = { _ in }
     /// Called on every turn of the loop, so a terminal can show running counts.
@@ -96,7 +99,7 @@ public final class Follower: @unchecked Sendable {
         if s.events.reader.bytesRead != before {
             s.lastData = now
             s.held = true
-        } else if s.held, now.uptimeNanoseconds - s.lastData.uptimeNanoseconds > UInt64(pollMilliseconds) * 1_000_000 {
+        } else if s.held, now.uptimeNanoseconds - s.lastData.uptimeNanoseconds >= UInt64(holdMilliseconds) * 1_000_000 {
             // Quiet: no continuation line is coming, so deliver the event held back for one.
             s.events.flush { e in consume(e) }
             s.held = false
@@ -122,8 +125,12 @@ public final class Follower: @unchecked Sendable {
     public func followFiles(_ pattern: String) throws(InputError) {
         var streams: [String: Stream] = [:]
         let isGlob = pattern.contains { "*?[".contains($0) }
+        let changes = ChangeWatch()
+        changes.watch(directoryOf: pattern)
         func openPath(_ path: String, fromStart: Bool) throws(InputError) {
             let src = try FileDescriptorSource.open(path: path)
+            changes.watch(path)
+            changes.watch(directoryOf: path)
             var st = stat()
             fstat(src.fd, &st)
             let s = open(src.fd, name: path, mtime: st.st_mtim.tv_sec)
@@ -170,7 +177,7 @@ public final class Follower: @unchecked Sendable {
                 }
             }
             tick()
-            poll(nil, 0, pollMilliseconds)
+            changes.wait(streams.values.contains { $0.held } ? holdMilliseconds : pollMilliseconds)
         }
         for (_, s) in streams {
             try? s.events.run(final: true) { e in consume(e) }
@@ -212,7 +219,7 @@ public final class Follower: @unchecked Sendable {
             var sawData = false
             while !stopped {
                 var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, pollMilliseconds)
+                _ = poll(&pfd, 1, s.held ? holdMilliseconds : pollMilliseconds)
                 let before = s.events.reader.bytesRead
                 guard pump(s) else { break }
                 let got = s.events.reader.bytesRead != before
@@ -240,5 +247,49 @@ public final class Follower: @unchecked Sendable {
             while !stopped && DispatchTime.now().uptimeNanoseconds < deadline { poll(nil, 0, 50) }
             backoff = min(backoff * 2, 30)
         }
+    }
+}
+
+/// Wakes the file loop as soon as a followed file or its directory changes (inotify), so an
+/// appended line is read at once rather than at the next poll. Without inotify it just sleeps.
+final class ChangeWatch {
+    private let fd: Int32
+    private var watched: Set<String> = []
+
+    init() { fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Watches `path` itself (through symlinks, as /var/log/containers holds): appends, truncation.
+    /// A rotated file's new inode gets its own watch when it is opened.
+    func watch(_ path: String) {
+        guard fd >= 0 else { return }
+        _ = inotify_add_watch(fd, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF))
+    }
+
+    /// Watches the directory that holds `path` (or a glob's first fixed directory): new and renamed files.
+    func watch(directoryOf path: String) {
+        guard fd >= 0 else { return }
+        var dir = path
+        if let g = dir.firstIndex(where: { "*?[".contains($0) }) { dir = String(dir[..<g]) }
+        if let slash = dir.lastIndex(of: "/") {
+            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
+        } else {
+            dir = "."
+        }
+        guard watched.insert(dir).inserted else { return }
+        _ = inotify_add_watch(fd, dir, UInt32(IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_DELETE))
+    }
+
+    /// Waits up to `milliseconds` for a change, then discards the queued notifications: the loop
+    /// looks at every stream anyway.
+    func wait(_ milliseconds: Int32) {
+        guard fd >= 0 else {
+            poll(nil, 0, milliseconds)
+            return
+        }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, milliseconds) > 0 else { return }
+        var sink = [UInt8](repeating: 0, count: 4096)
+        while sink.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
     }
 }
