@@ -74,4 +74,31 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
         #expect(r.status == 1)
         #expect(r.out.contains("\(file.path):13: test.broken: sample should match but does not"))
     }
+
+    private var fixtures: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").path
+    }
+
+    @Test func doctorExitStatusFollowsTheWorstCheck() throws {
+        let healthy = try runLogdiag(["doctor", "--root", fixtures + "/doctor/healthy-vm"])
+        #expect(healthy.status == 0)
+        let docker = try runLogdiag(["doctor", "--root", fixtures + "/doctor/docker-container", "-o", "json"])
+        #expect(docker.status == 1)
+        let doc = try JSONSerialization.jsonObject(with: Data(docker.out.utf8)) as? [String: Any]
+        let checks = doc?["checks"] as? [[String: Any]] ?? []
+        #expect(checks.contains { $0["id"] as? String == "dev-kmsg" && $0["status"] as? String == "fail" })
+        let missing = try runLogdiag(["doctor", "--root", "/no/such/root"])
+        #expect(missing.status == 2)
+        #expect(missing.err.split(separator: "\n").count == 1)
+    }
+
+    @Test func doctorReadsAPipedLXDProfileAndPrintsTheFixingCommand() throws {
+        let bad = try String(contentsOfFile: fixtures + "/lxd/k8s-no-nesting.yaml", encoding: .utf8)
+        let r = try runLogdiag(["doctor", "--lxd-profile", "-"], stdin: bad)
+        #expect(r.status == 1)
+        #expect(r.out.contains("lxc profile set k8s security.nesting true"))
+        let good = try String(contentsOfFile: fixtures + "/lxd/k8s-good.yaml", encoding: .utf8)
+        #expect(try runLogdiag(["doctor", "--lxd-profile", "-"], stdin: good).status == 0)
+    }
 }
