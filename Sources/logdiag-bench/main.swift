@@ -74,7 +74,7 @@ func runStage(_ stage: Stage, path: String, ruleSet: RuleSet) -> Outcome {
                 try analyzer.run(path: path, into: diagnoser) { e in
                     messageBytes &+= e.message.count
                     prefilter.scan(e.message) { _ in tags += 1 }
-                    for inner in e.inner { prefilter.scan(inner.message) { _ in tags += 1 } }
+                    if let inner = e.innerEvent { prefilter.scan(inner.pointee.message) { _ in tags += 1 } }
                 }
             }
             let r = diagnoser.results

@@ -51,24 +51,32 @@ public struct Analyzer: Sendable {
     public func run<S: ByteSource>(source: consuming S, name: String, mtime: time_t?, into diagnoser: Diagnoser,
                                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
         let index = diagnoser.addInput(name)
-        var summary = InputSummary(name: name)
+        // The per-event closures capture only trivial values (an unretained diagnoser, a pointer to
+        // the summary): capturing the class and a boxed `var` cost a retain/release pair per event.
+        let summary = UnsafeMutablePointer<InputSummary>.allocate(capacity: 1)
+        summary.initialize(to: InputSummary(name: name))
+        defer {
+            summary.deinitialize(count: 1)
+            summary.deallocate()
+        }
+        unowned(unsafe) let d = diagnoser
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
         if let also {
             try events.run { e in
-                diagnoser.consume(e)
-                summary.add(e)
+                d.consume(e)
+                summary.pointee.add(e)
                 also(e)
             }
         } else {
             try events.run { e in
-                diagnoser.consume(e)
-                summary.add(e)
+                d.consume(e)
+                summary.pointee.add(e)
             }
         }
         diagnoser.finishInput(index, lines: events.reader.lineNumber, bytes: events.reader.bytesRead,
                               splitLines: events.reader.splitLines)
-        summary.lines = events.reader.lineNumber
-        summary.bytes = events.reader.bytesRead
-        return summary
+        summary.pointee.lines = events.reader.lineNumber
+        summary.pointee.bytes = events.reader.bytesRead
+        return summary.pointee
     }
 }

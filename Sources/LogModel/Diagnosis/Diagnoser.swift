@@ -201,9 +201,7 @@ public final class Diagnoser {
         counters[Diagnoser.eventCounter] &+= 1
         counters[Diagnoser.severityCounter + Int(e.severity.rawValue)] &+= 1
         match(e, quoted: false)
-        if !e.inner.isEmpty {
-            for inner in e.inner { match(inner, quoted: true) }
-        }
+        if let inner = e.innerEvent { match(inner.pointee, quoted: true) }
     }
 
     @inline(__always)
@@ -254,7 +252,9 @@ public final class Diagnoser {
         if f.formats != 0, f.formats & (1 << UInt32(e.format.rawValue)) == 0 { return }
         var subject = e.message
         if f.hasField, let needles = fieldNeedles[i] {
-            guard let v = FieldLookup.value(needles, in: e.message) ?? FieldLookup.value(needles, in: e.payload) else {
+            // Read before the `??`: its autoclosure cannot capture a borrowed event.
+            let payload = e.payload
+            guard let v = FieldLookup.value(needles, in: e.message) ?? FieldLookup.value(needles, in: payload) else {
                 return
             }
             subject = v
@@ -728,7 +728,7 @@ extension Diagnoser {
     /// captures and whether one of the rule's literals occurs in the matched text. For rule checks.
     public func probe(rule i: Int, _ e: borrowing LogEvent) -> (captures: [String: String], literalSeen: Bool)? {
         if let r = probeOne(i, e) { return r }
-        for inner in e.inner { if let r = probeOne(i, inner) { return r } }
+        if let inner = e.innerEvent, let r = probeOne(i, inner.pointee) { return r }
         return nil
     }
 
@@ -739,7 +739,8 @@ extension Diagnoser {
         if !rule.formats.isEmpty, !rule.formats.contains(e.format) { return nil }
         var subject = e.message
         if let field = rule.field {
-            guard let v = FieldLookup.value(field, in: e.message) ?? FieldLookup.value(field, in: e.payload) else { return nil }
+            let payload = e.payload
+            guard let v = FieldLookup.value(field, in: e.message) ?? FieldLookup.value(field, in: payload) else { return nil }
             subject = v
         }
         let pattern = ruleSet.patterns[i]

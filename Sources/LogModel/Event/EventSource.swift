@@ -143,7 +143,8 @@ struct PendingEvent: ~Copyable {
     private var capacity: Int
     private var count = 0
     /// Two event slots: the one held (`slots[held]`) and the one the next line is parsed into
-    /// (`incoming`); starting an event swaps their roles instead of copying it.
+    /// (`incoming`); starting an event swaps their roles instead of copying it. A third slot,
+    /// `slots[2]`, holds the quoted inner event while the held one is delivered.
     private let slots: UnsafeMutablePointer<LogEvent>
     private var held = 0
     /// The quoted line inside the event, and the service named before it.
@@ -158,13 +159,13 @@ struct PendingEvent: ~Copyable {
     init() {
         capacity = 4096
         storage = .allocate(capacity: capacity)
-        slots = .allocate(capacity: 2)
-        slots.initialize(repeating: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)), count: 2)
+        slots = .allocate(capacity: 3)
+        slots.initialize(repeating: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)), count: 3)
     }
 
     deinit {
         storage.deallocate()
-        slots.deinitialize(count: 2)
+        slots.deinitialize(count: 3)
         slots.deallocate()
     }
 
@@ -266,18 +267,19 @@ struct PendingEvent: ~Copyable {
         if let inner {
             // The quoted line never spans continuation lines.
             var years = YearTracker(year: slots[held].time?.civil.year ?? 1970)
-            var ie = LogEvent(payload: inner.bytes)
-            ie.input = slots[held].input
-            ie.lineNumber = slots[held].lineNumber
-            ie.isInner = true
-            PayloadParser.parse(inner.bytes, into: &ie, years: &years)
-            ie.component = inner.service
-            ie.host = slots[held].host
+            let ie = slots + 2
+            ie.pointee.reset(payload: inner.bytes)
+            ie.pointee.input = slots[held].input
+            ie.pointee.lineNumber = slots[held].lineNumber
+            ie.pointee.isInner = true
+            PayloadParser.parse(inner.bytes, into: &ie.pointee, years: &years)
+            ie.pointee.component = inner.service
+            ie.pointee.host = slots[held].host
             // The outer message ends where the quote begins, so one line is not matched twice.
             if let q = QuotedLogLine.split(slots[held].message) { slots[held].message = q.outer }
-            slots[held].inner = [ie]
+            slots[held].innerEvent = UnsafePointer(ie)
             body(slots[held])
-            slots[held].inner = []
+            slots[held].innerEvent = nil
             self.inner = nil
         } else {
             body(slots[held])
@@ -305,7 +307,7 @@ extension LogEvent {
         payload = p
         message = p
         host = nil
-        if !inner.isEmpty { inner = [] }
+        innerEvent = nil
         isInner = false
         assert(resetIsComplete(payload: p), "LogEvent has a stored property reset(payload:) does not set")
     }
@@ -321,7 +323,7 @@ extension LogEvent {
             && lineCount == f.lineCount && severity == f.severity && time == f.time && pid == f.pid
             && same(sourceFile, f.sourceFile) && sourceLine == f.sourceLine && component == f.component
             && format == f.format && envelope == f.envelope && same(payload, f.payload) && same(message, f.message)
-            && same(host, f.host) && inner.isEmpty == f.inner.isEmpty && isInner == f.isInner
+            && same(host, f.host) && innerEvent == f.innerEvent && isInner == f.isInner
     }
 
     private static let storedProperties = Mirror(reflecting: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)))

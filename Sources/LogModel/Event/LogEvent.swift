@@ -63,8 +63,10 @@ public struct LogEvent {
     public var message: UnsafeBufferPointer<UInt8>
     /// The host a relaying component named for this event (Rancher's `on host [x]`).
     public var host: UnsafeBufferPointer<UInt8>?
-    /// A component's own log line quoted inside this one (Rancher/RKE `log: ...`).
-    public var inner: [LogEvent] = []
+    /// A component's own log line quoted inside this one (Rancher/RKE `log: ...`), valid like the
+    /// byte views. A pointer, not an array, so the event holds nothing reference-counted: copying
+    /// or passing it costs no retain/release on the per-line path.
+    public var innerEvent: UnsafePointer<LogEvent>?
     /// True for an event that was quoted inside another.
     public var isInner = false
 
@@ -72,6 +74,9 @@ public struct LogEvent {
         self.payload = payload
         self.message = payload
     }
+
+    /// The quoted inner event as a list (empty or one), for code off the per-line path.
+    public var inner: [LogEvent] { innerEvent.map { [$0.pointee] } ?? [] }
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {

@@ -66,7 +66,7 @@ public enum KlogFormat {
         guard i > pidStart, i < n, b[i] == 0x20 else { return false }
         // file:line] — the file may carry a directory (-add_dir_header).
         let fileStart = i + 1
-        guard let close = ByteScan.index(of: 0x5D, in: p, from: fileStart), close - fileStart < 256 else { return false }
+        guard let close = closeBracket(b, fileStart, n) else { return false }
         // The line number: digits back from `]` to the last `:`.
         var colon = close - 1
         var line = 0, scale = 1
@@ -95,5 +95,25 @@ public enum KlogFormat {
         if m < n, b[m] == 0x20 { m += 1 }
         e.message = UnsafeBufferPointer(start: b + min(m, n), count: n - min(m, n))
         return true
+    }
+
+    /// The first `]` in `b[from ..< n]` if it is less than 256 bytes from `from`. Scanned inline
+    /// eight bytes at a time: the bracket is a few words away, closer than a `memchr` call pays off.
+    @inline(__always)
+    private static func closeBracket(_ b: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int? {
+        let limit = min(n, from &+ 256)
+        let raw = UnsafeRawPointer(b)
+        var j = from
+        while j &+ 8 <= limit {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+            let hit = ByteScan.zeroBytes(w ^ 0x5D5D_5D5D_5D5D_5D5D)
+            if hit != 0 { return j &+ (hit.trailingZeroBitCount &>> 3) }
+            j &+= 8
+        }
+        while j < limit {
+            if b[j] == 0x5D { return j }
+            j &+= 1
+        }
+        return nil
     }
 }
