@@ -108,6 +108,31 @@ let allSamples: [SampleCase] = library.flatMap { r in r.samples.map { SampleCase
         #expect(text.contains { $0.contains("missing `match`") })
     }
 
+    @Test func typedScalarsAreReadAsYAMLSpellsThem() {
+        func rule(_ extra: String) -> (rules: [Rule], errors: [String]) {
+            let text = """
+                rules:
+                  - id: test.typed
+                    title: t
+                    severity: warning
+                \(extra)
+                    match: {literals: ['disk'], pattern: 'disk full'}
+                    cause: c
+                    fix: f
+                    references: [https://example.com]
+                    samples: {match: ['disk full'], no-match: ['disk ok']}
+                """
+            let (rules, errors) = RuleLoader.load(text: text, file: "t.yaml")
+            return (rules, errors.map(\.description))
+        }
+        #expect(rule("    noise: yes").rules.first?.noise == true)
+        #expect(rule("    noise: false").rules.first?.noise == false)
+        #expect(rule("    noise: 'true'").errors.contains { $0.contains("`noise` must be true or false") })
+        #expect(rule("    threshold: {count: 3, within: 5m}").rules.first?.threshold?.count == 3)
+        #expect(rule("    threshold: {count: three, within: 5m}").errors.contains { $0.contains("`threshold` needs") })
+        #expect(rule("    threshold: {count: 0, within: 5m}").errors.contains { $0.contains("`threshold` needs") })
+    }
+
     @Test func aLiteralMissingFromAMatchingSampleIsCaught() {
         let text = """
             rules:

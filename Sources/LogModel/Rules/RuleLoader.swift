@@ -10,12 +10,31 @@ public enum RuleLoader {
     ]
     static let matchKeys: Set<String> = ["literals", "pattern", "component", "severity", "format", "field"]
 
+    /// A YAML 1.1 boolean scalar (`true`, `yes`, `on`, ...), as Yams' default resolver reads it.
+    static func flag(_ n: Node) -> Bool? {
+        guard let s = n.scalar, s.style == .plain else { return nil }
+        switch s.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return nil
+        }
+    }
+
+    /// A plain decimal integer scalar.
+    static func integer(_ n: Node) -> Int? {
+        guard let s = n.scalar, s.style == .plain else { return nil }
+        return Int(s.string)
+    }
+
     /// Parses `text` (the contents of `file`). Rules that have errors are left out of `rules`.
     public static func load(text: String, file: String) -> (rules: [Rule], errors: [RuleFileError]) {
         var errors: [RuleFileError] = []
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver reads every plain scalar as a string: Yams' default one runs a
+            // Foundation regular expression per scalar to guess its type, over half of start-up.
+            // The two typed keys (`noise`, `threshold.count`) are read by `flag` and `integer`.
+            guard let node = try Yams.compose(yaml: text, Resolver.basic) else {
                 return ([], [RuleFileError(file: file, line: 1, ruleID: nil, message: "the file holds no rules")])
             }
             root = node
@@ -105,7 +124,7 @@ public enum RuleLoader {
         }
         var noise = false
         if let n = map["noise"] {
-            guard let b = n.bool else { fail(n, "`noise` must be true or false"); return nil }
+            guard let b = flag(n) else { fail(n, "`noise` must be true or false"); return nil }
             noise = b
         }
 
@@ -137,7 +156,7 @@ public enum RuleLoader {
 
         var threshold: Rule.Threshold?
         if let t = map["threshold"] {
-            if let m = t.mapping, let count = m["count"]?.int, count >= 1, let within = m["within"]?.string,
+            if let m = t.mapping, let count = m["count"].flatMap(integer), count >= 1, let within = m["within"]?.string,
                let nanos = parseDuration(within) {
                 threshold = Rule.Threshold(count: count, within: nanos, text: "at least \(count) within \(within)")
             } else {
