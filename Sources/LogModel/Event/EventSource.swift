@@ -110,7 +110,10 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         }
         flush(deliver)
         var inner: QuotedInner?
-        if e.pointee.format != .plain, let q = QuotedLogLine.split(e.pointee.message) {
+        // Only relaying formats quote another component's line (Rancher's server log, rke's
+        // logrus output, the agent script); klog and JSON components never do, so most lines
+        // skip the search.
+        if e.pointee.format.mayQuoteALogLine, let q = QuotedLogLine.split(e.pointee.message) {
             e.pointee.host = q.host
             inner = QuotedInner(bytes: q.inner, service: q.service.flatMap { Component(bytes: $0) })
         }

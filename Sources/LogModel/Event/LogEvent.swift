@@ -17,6 +17,14 @@ public enum PayloadFormat: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         }
     }
 
+    /// Formats whose lines may quote a component's own line after `log:` (Rancher, RKE).
+    var mayQuoteALogLine: Bool {
+        switch self {
+        case .rancher, .logrus, .logrusTTY, .agentScript: true
+        default: false
+        }
+    }
+
     public init?(name: String) {
         guard let f = PayloadFormat.allCases.first(where: { $0.description == name }) else { return nil }
         self = f
