@@ -46,3 +46,29 @@ func readLines(_ text: [UInt8], capacity: Int, chunk: Int, maxLine: Int = 1 << 2
         #expect(lines.isEmpty)
     }
 }
+
+@Suite struct ByteScanTests {
+    /// The word-at-a-time search agrees with a byte loop at every start, end and alignment,
+    /// including bytes with the high bit set next to the ones sought.
+    @Test func firstOfAgreesWithAByteLoop() {
+        var rng = SystemRandomNumberGenerator()
+        var wrong: [String] = []
+        let alphabet: [UInt8] = [0x22, 0x5C, 0x5D, 0x41, 0xA2, 0xDD, 0x00, 0xFF, 0x20]
+        for _ in 0..<300 {
+            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            bytes.withUnsafeBufferPointer { p in
+                guard let base = p.baseAddress else { return }
+                for (a, c) in [(UInt8(0x22), UInt8(0x5C)), (0x5D, 0x5D)] {
+                    for i in 0...p.count {
+                        for n in i...p.count {
+                            let want = (i..<n).first { p[$0] == a || p[$0] == c } ?? n
+                            let got = ByteScan.firstOf(a, c, in: base, i, n)
+                            if got != want { wrong.append("\(bytes) \(i)..<\(n): \(got), not \(want)") }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 
 /// `logdiag doctor` for people: one line per check, and for each warning or failure why it
 /// matters, the log line it would cause (with the rule that explains it) and the fix.
-public struct DoctorTextRenderer: Sendable {
+public struct DoctorTextRenderer: Sendable, TerminalText {
     public var color: Bool
     public var width: Int
 
@@ -10,8 +10,6 @@ public struct DoctorTextRenderer: Sendable {
         self.color = color
         self.width = max(60, width)
     }
-
-    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
 
     func badge(_ s: CheckStatus) -> String {
         let label = s.rawValue.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)
@@ -23,22 +21,6 @@ public struct DoctorTextRenderer: Sendable {
         }
     }
 
-    /// Wraps to the width; lines after the first are indented by `indent`.
-    func wrap(_ text: String, indent: Int, first: Int) -> String {
-        var lines: [String] = []
-        var current = ""
-        var limit = width - first
-        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-            if !current.isEmpty, current.count + 1 + word.count > limit {
-                lines.append(current)
-                current = ""
-                limit = width - indent
-            }
-            current += current.isEmpty ? String(word) : " " + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines.joined(separator: "\n" + String(repeating: " ", count: indent))
-    }
 
     public func render(_ report: DoctorReport) -> String {
         var out = paint("logdiag doctor", "1") + ": " + report.target + "\n"

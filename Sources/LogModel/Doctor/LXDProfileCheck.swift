@@ -93,28 +93,30 @@ public struct LXDProfileCheck: Sendable {
     }
 
     func nesting() -> CheckResult {
-        let id = "lxd.security-nesting", title = "security.nesting"
-        let v = config["security.nesting"]
-        if LXDProfileCheck.truthy(v) { return CheckResult(id: id, title: title, status: .pass, found: "security.nesting is \(v ?? "")") }
-        let cmd = setCommand("security.nesting", "true")
-        return CheckResult(
-            id: id, title: title, status: .fail, found: v.map { "security.nesting is \($0)" } ?? "security.nesting is not set (default false)",
+        requireTrue(
+            "security.nesting", id: "lxd.security-nesting", unset: "default false",
             why: "Docker or containerd inside the container create their own namespaces and mount /proc and /sys for every container; without nesting LXD's AppArmor profile denies those mounts and the runtime cannot start any Kubernetes container.",
-            logLine: DoctorLogLine.apparmorDenied("lxd-\(name)_</var/snap/lxd/common/lxd>"), rules: ["node.apparmor-denied"],
-            fix: "Set it in the \(scope == "config" ? "instance" : "profile") and restart the container:", commands: [cmd])
+            logLine: DoctorLogLine.apparmorDenied("lxd-\(name)_</var/snap/lxd/common/lxd>"), rules: ["node.apparmor-denied"])
     }
 
     func privileged() -> CheckResult {
-        let id = "lxd.security-privileged", title = "security.privileged"
-        let v = config["security.privileged"]
-        if LXDProfileCheck.truthy(v) { return CheckResult(id: id, title: title, status: .pass, found: "security.privileged is \(v ?? "")") }
-        let cmd = setCommand("security.privileged", "true")
-        return CheckResult(
-            id: id, title: title, status: .fail, found: v.map { "security.privileged is \($0)" } ?? "security.privileged is not set (default false: an unprivileged container)",
+        requireTrue(
+            "security.privileged", id: "lxd.security-privileged", unset: "default false: an unprivileged container",
             why: "In an unprivileged container root is mapped to an unprivileged host user: /proc/sys and /sys belong to nobody, devices cannot be used, and kube-proxy and the kubelet fail on the first sysctl or device they touch.",
             logLine: "F1107 22:17:44.508405       1 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established: read-only file system",
-            rules: ["kube-proxy.conntrack-sysctl-denied", "kube-proxy.conntrack-max-permission"],
-            fix: "Set it in the \(scope == "config" ? "instance" : "profile") and restart the container:", commands: [cmd])
+            rules: ["kube-proxy.conntrack-sysctl-denied", "kube-proxy.conntrack-max-permission"])
+    }
+
+    /// A boolean key Kubernetes needs set to true, with the command that sets it.
+    private func requireTrue(_ key: String, id: String, unset: String, why: String, logLine: String,
+                             rules: [String]) -> CheckResult {
+        let v = config[key]
+        if LXDProfileCheck.truthy(v) { return CheckResult(id: id, title: key, status: .pass, found: "\(key) is \(v ?? "")") }
+        return CheckResult(
+            id: id, title: key, status: .fail, found: v.map { "\(key) is \($0)" } ?? "\(key) is not set (\(unset))",
+            why: why, logLine: logLine, rules: rules,
+            fix: "Set it in the \(scope == "config" ? "instance" : "profile") and restart the container:",
+            commands: [setCommand(key, "true")])
     }
 
     func kernelModules() -> CheckResult {

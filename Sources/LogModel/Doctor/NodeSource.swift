@@ -229,25 +229,7 @@ public struct TreeSource: NodeSource {
         guard let gzip = candidates.first(where: { (p: String) in access(p, X_OK) == 0 }) else {
             return .unreadable("no gzip to uncompress it")
         }
-        return DoctorProcess.output(gzip, ["-dc", full(path)]).map { .text($0) } ?? .unreadable("gzip could not read it")
-    }
-}
-
-/// Runs a helper and returns its standard output (nil when it fails).
-enum DoctorProcess {
-    static func output(_ executable: String, _ args: [String]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        return Subprocess.output(gzip, ["-dc", full(path)]).map { .text($0) } ?? .unreadable("gzip could not read it")
     }
 }
 

@@ -255,6 +255,8 @@ public final class Follower: @unchecked Sendable {
 final class ChangeWatch {
     private let fd: Int32
     private var watched: Set<String> = []
+    /// Where queued notifications are read to be discarded.
+    private var drain = [UInt8](repeating: 0, count: 4096)
 
     init() { fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
     deinit { if fd >= 0 { close(fd) } }
@@ -289,7 +291,6 @@ final class ChangeWatch {
         }
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&pfd, 1, milliseconds) > 0 else { return }
-        var sink = [UInt8](repeating: 0, count: 4096)
-        while sink.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+        while drain.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
     }
 }

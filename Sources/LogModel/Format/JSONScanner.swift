@@ -67,26 +67,10 @@ public enum JSONScanner {
         return nil
     }
 
-    /// Index of the first `"` or `\` in `base[i..<n]`, or `n`: eight bytes at a time.
+    /// Index of the first `"` or `\` in `base[i..<n]`, or `n`.
     @inline(__always)
     static func quoteOrBackslash(_ base: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
-        var j = i
-        let raw = UnsafeRawPointer(base)
-        while j &+ 8 <= n {
-            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
-            let q = w ^ 0x2222_2222_2222_2222
-            let b = w ^ 0x5C5C_5C5C_5C5C_5C5C
-            // A zero byte in q or b is a quote or backslash; the lowest flagged byte is always exact.
-            let m = ((q &- 0x0101_0101_0101_0101) & ~q | (b &- 0x0101_0101_0101_0101) & ~b) & 0x8080_8080_8080_8080
-            if m != 0 { return j &+ (m.trailingZeroBitCount &>> 3) }
-            j &+= 8
-        }
-        while j < n {
-            let c = base[j]
-            if c == 0x22 || c == 0x5C { return j }
-            j &+= 1
-        }
-        return n
+        ByteScan.firstOf(0x22, 0x5C, in: base, i, n)
     }
 
     @inline(__always)

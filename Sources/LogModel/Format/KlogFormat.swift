@@ -97,23 +97,11 @@ public enum KlogFormat {
         return true
     }
 
-    /// The first `]` in `b[from ..< n]` if it is less than 256 bytes from `from`. Scanned inline
-    /// eight bytes at a time: the bracket is a few words away, closer than a `memchr` call pays off.
+    /// The first `]` in `b[from ..< n]` if it is less than 256 bytes from `from`.
     @inline(__always)
     private static func closeBracket(_ b: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int? {
         let limit = min(n, from &+ 256)
-        let raw = UnsafeRawPointer(b)
-        var j = from
-        while j &+ 8 <= limit {
-            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
-            let hit = ByteScan.zeroBytes(w ^ 0x5D5D_5D5D_5D5D_5D5D)
-            if hit != 0 { return j &+ (hit.trailingZeroBitCount &>> 3) }
-            j &+= 8
-        }
-        while j < limit {
-            if b[j] == 0x5D { return j }
-            j &+= 1
-        }
-        return nil
+        let j = ByteScan.firstOf(0x5D, 0x5D, in: b, from, limit)
+        return j < limit ? j : nil
     }
 }

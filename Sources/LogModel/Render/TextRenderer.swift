@@ -1,6 +1,6 @@
 /// Renders a report for people on a terminal: most important incident first, each with its
 /// cause, fix, evidence lines and what it explains; then the noise and what was read.
-public struct TextRenderer {
+public struct TextRenderer: TerminalText {
     public var color: Bool
     public var width: Int
 
@@ -8,8 +8,6 @@ public struct TextRenderer {
         self.color = color
         self.width = max(40, width)
     }
-
-    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
 
     func badge(_ s: Severity) -> String {
         let label = s.description.uppercased()
@@ -21,22 +19,6 @@ public struct TextRenderer {
         }
     }
 
-    /// Wraps `text` to the width, each line after the first indented by `indent`.
-    func wrap(_ text: String, indent: Int, first: Int) -> String {
-        var lines: [String] = []
-        var current = ""
-        var limit = width - first
-        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-            if !current.isEmpty, current.count + 1 + word.count > limit {
-                lines.append(current)
-                current = ""
-                limit = width - indent
-            }
-            current += current.isEmpty ? String(word) : " " + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines.joined(separator: "\n" + String(repeating: " ", count: indent))
-    }
 
     func clip(_ s: String, _ n: Int) -> String {
         s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"

@@ -1,20 +1,37 @@
 import Foundation
 
-/// Runs the helper programs triage and follow need (tar, gzip, docker, kubectl).
+/// Runs the helper programs triage, follow and doctor need (tar, gzip, docker, kubectl).
 public enum Subprocess {
     /// Runs to completion; returns the exit status and the first line of stderr.
     public static func run(_ executable: String, _ args: [String]) -> (status: Int32, stderr: String) {
+        do {
+            let r = try collect(executable, args, standardOutput: false)
+            return (r.status, firstLine(r.data))
+        } catch {
+            return (127, "\(executable): \(error.localizedDescription)")
+        }
+    }
+
+    /// Runs to completion; its standard output, or nil when it cannot run or exits non-zero.
+    public static func output(_ executable: String, _ args: [String]) -> String? {
+        guard let r = try? collect(executable, args, standardOutput: true), r.status == 0 else { return nil }
+        return String(decoding: r.data, as: UTF8.self)
+    }
+
+    /// Runs with no input and keeps one of its outputs (the other is discarded); throws when it cannot start.
+    private static func collect(_ executable: String, _ args: [String], standardOutput: Bool)
+        throws -> (status: Int32, data: Data) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
+        let kept = Pipe()
+        p.standardOutput = standardOutput ? kept : FileHandle.nullDevice
+        p.standardError = standardOutput ? FileHandle.nullDevice : kept
         p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return (127, "\(executable): \(error.localizedDescription)") }
-        let data = err.fileHandleForReading.readDataToEndOfFile()
+        try p.run()
+        let data = kept.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, firstLine(data))
+        return (p.terminationStatus, data)
     }
 
     static func firstLine(_ data: Data) -> String {
