@@ -164,3 +164,54 @@ let allSamples: [SampleCase] = library.flatMap { r in r.samples.map { SampleCase
         #expect(found == [0, 1, 2])
     }
 }
+
+@Suite struct PrefilterAgreesWithSubstringSearch {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Literals that share long prefixes (as "failed to ..." rules do) move the indexed windows away
+    /// from the start of a literal; every occurrence, at every alignment and at either end of the
+    /// text, must still be reported, and nothing that does not occur.
+    @Test(arguments: [5, 9, 14])
+    func findsExactlyTheLiteralsThatOccur(shortest: Int) {
+        var rng = SplitMix(state: UInt64(shortest))
+        let alphabet = Array("abcdefr :/_.-0123456789XYZ".utf8)
+        func word(_ n: Int) -> [UInt8] { (0..<n).map { _ in alphabet.randomElement(using: &rng)! } }
+        var literals: [[UInt8]] = []
+        for k in 0..<60 {
+            let tail = word(Int.random(in: shortest...30, using: &rng))
+            // A third share a common opening, a third the same closing words.
+            switch k % 3 {
+            case 0: literals.append(Array("failed to ".utf8) + tail)
+            case 1: literals.append(tail + Array(": connection refused".utf8))
+            default: literals.append(tail)
+            }
+        }
+        literals.append(word(shortest))
+        let p = LiteralPrefilter(literals: literals.enumerated().map { ($0.element, $0.offset) })
+        for _ in 0..<400 {
+            var text = word(Int.random(in: 0...40, using: &rng))
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                text += literals.randomElement(using: &rng)! + word(Int.random(in: 0...12, using: &rng))
+            }
+            var expected = Set<Int>()
+            for (i, l) in literals.enumerated() where text.count >= l.count {
+                for s in 0...(text.count - l.count) where text[s..<s + l.count].elementsEqual(l) {
+                    expected.insert(i)
+                }
+            }
+            var found = Set<Int>()
+            text.withUnsafeBufferPointer { b in p.scan(b) { found.insert($0) } }
+            #expect(found == expected, "text: \(String(decoding: text, as: UTF8.self))")
+        }
+    }
+}

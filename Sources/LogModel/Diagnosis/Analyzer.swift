@@ -59,17 +59,20 @@ public struct Analyzer: Sendable {
             summary.deinitialize(count: 1)
             summary.deallocate()
         }
-        unowned(unsafe) let d = diagnoser
+        // `diagnoser` is held by the caller for the whole run; calling through an unmanaged
+        // reference with a guaranteed lifetime keeps a retain/release pair off every event
+        // (`unowned(unsafe)` still retains around each call).
+        let d = Unmanaged.passUnretained(diagnoser)
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
         if let also {
             try events.run { e in
-                d.consume(e)
+                d._withUnsafeGuaranteedRef { $0.consume(e) }
                 summary.pointee.add(e)
                 also(e)
             }
         } else {
             try events.run { e in
-                d.consume(e)
+                d._withUnsafeGuaranteedRef { $0.consume(e) }
                 summary.pointee.add(e)
             }
         }

@@ -5,13 +5,14 @@ import Glibc
 ///
 /// The scan is a sampled q-gram filter (the idea behind Hyperscan's FDR, without SIMD). With `m` the
 /// length of the shortest literal, it reads `q = min(4, m)` bytes at every `stride`-th position
-/// (`stride = m - q + 1`, so every occurrence of every literal contains one probed window that
-/// starts within its first `stride` bytes), hashes them to 16 bits and tests one bit of an 8 KiB
-/// table holding the hashes of those first windows of every literal. A set bit is checked once more
-/// on up to eight bytes from the same position (a second 8 KiB table), which throws out the common
-/// words that merely begin a literal ("fail", "kube"); only what passes both is compared with the
-/// few literals of that hash byte for byte. For the built-in library (shortest literal 5 bytes)
-/// that is a probe every 2 bytes with no dependent loads, instead of one automaton step per byte.
+/// (`stride = m - q + 1`, so every occurrence of every literal contains a probed window at one of
+/// any `stride` consecutive offsets), hashes them to 16 bits and tests one bit of an 8 KiB table
+/// holding the hashes of `stride` consecutive windows of every literal, placed where the literal's
+/// q-grams are rarest among all literals. A set bit is checked once more on up to eight bytes from
+/// the same position (a second 8 KiB table); only what passes both is compared with the few
+/// literals of that hash, eight bytes at once and then byte for byte. For the built-in library
+/// (shortest literal 9 bytes) that is a probe every 6 bytes with no dependent loads, instead of one
+/// automaton step per byte.
 ///
 /// Each literal carries a tag (a rule index); `scan` reports every tag whose literal occurs.
 public struct LiteralPrefilter: Sendable {
@@ -39,6 +40,10 @@ public struct LiteralPrefilter: Sendable {
         let start: UnsafeMutablePointer<UInt32>
         let length: UnsafeMutablePointer<UInt32>
         let tag: UnsafeMutablePointer<UInt32>
+        /// Each literal's first (up to) eight bytes as one number, and the mask of those bytes:
+        /// most candidates differ there, and one load and compare rejects them without `memcmp`.
+        let head: UnsafeMutablePointer<UInt64>
+        let headMask: UnsafeMutablePointer<UInt64>
         let count: Int
 
         init(literals: [(bytes: [UInt8], tag: Int)]) {
@@ -68,8 +73,9 @@ public struct LiteralPrefilter: Sendable {
             reach = .allocate(capacity: 1 << 16)
             reach.initialize(repeating: 8, count: 1 << 16)
             var perHash: [Int: [UInt32]] = [:]
+            let anchors = Tables.anchors(bytes: bytes, start: start, length: length, count: count, q: q, stride: stride)
             for i in 0..<count {
-                for off in 0..<stride {
+                for off in anchors[i]..<anchors[i] + stride {
                     let h = Tables.hash(Tables.window(bytes + Int(start[i]) + off, q))
                     let entry = UInt32(i) << 8 | UInt32(off)
                     if perHash[h]?.contains(entry) != true { perHash[h, default: []].append(entry) }
@@ -88,12 +94,20 @@ public struct LiteralPrefilter: Sendable {
             let entryCount = perHash.values.reduce(0) { $0 + $1.count }
             bucketStart = .allocate(capacity: (1 << 16) + 1)
             entries = .allocate(capacity: max(1, entryCount))
-            var k = 0
-            for h in 0..<(1 << 16) {
-                bucketStart[h] = UInt32(k)
-                for e in perHash[h] ?? [] { entries[k] = e; k += 1 }
+            // Buckets in hash order; the empty ones between them start where the next one does.
+            var k = 0, h = 0
+            for (hash, list) in perHash.sorted(by: { $0.key < $1.key }) {
+                while h <= hash { bucketStart[h] = UInt32(k); h += 1 }
+                for e in list { entries[k] = e; k += 1 }
             }
-            bucketStart[1 << 16] = UInt32(k)
+            while h <= 1 << 16 { bucketStart[h] = UInt32(k); h += 1 }
+            head = .allocate(capacity: max(1, count))
+            headMask = .allocate(capacity: max(1, count))
+            for i in 0..<count {
+                let n = min(8, Int(length[i]))
+                head[i] = Tables.prefix(bytes + Int(start[i]), n)
+                headMask[i] = n == 8 ? .max : (1 &<< UInt64(8 &* n)) &- 1
+            }
         }
 
         deinit {
@@ -106,6 +120,49 @@ public struct LiteralPrefilter: Sendable {
             start.deallocate()
             length.deallocate()
             tag.deallocate()
+            head.deallocate()
+            headMask.deallocate()
+        }
+
+        /// For each literal, where its `stride` indexed windows begin. Any `stride` consecutive
+        /// windows catch every occurrence, so each literal gets the run whose q-grams the fewest
+        /// other literals share: many rules' literals begin with "failed to ", and indexing those
+        /// words would send every "failed to" in a log to a bucket of twenty literals to compare.
+        static func anchors(bytes: UnsafePointer<UInt8>, start: UnsafePointer<UInt32>, length: UnsafePointer<UInt32>,
+                            count: Int, q: Int, stride: Int) -> [Int] {
+            // How many literals contain each q-gram.
+            var shared: [UInt32: Int] = [:]
+            for i in 0..<count {
+                let p = bytes + Int(start[i])
+                var grams = Set<UInt32>()
+                for o in 0...(Int(length[i]) - q) { grams.insert(window(p + o, q)) }
+                for g in grams { shared[g, default: 0] += 1 }
+            }
+            func cost(_ g: UInt32) -> Int {
+                // Lowercase words and spaces are what most log text is made of: a small extra cost
+                // prefers windows with digits, capitals and punctuation when sharing is equal.
+                var plain = true
+                for k in 0..<q {
+                    let c = UInt8(truncatingIfNeeded: g >> UInt32(8 * k))
+                    plain = plain && (c == 0x20 || (c >= 0x61 && c <= 0x7A))
+                }
+                return shared[g, default: 0] * 4 + (plain ? 1 : 0)
+            }
+            return (0..<count).map { i in
+                let p = bytes + Int(start[i])
+                // Offsets are kept in 8 bits in an entry.
+                let last = min(Int(length[i]) - q - stride + 1, 255 - stride)
+                guard last > 0 else { return 0 }
+                let costs = (0..<last + stride).map { cost(window(p + $0, q)) }
+                // The cheapest run of `stride` windows, by a sliding sum.
+                var sum = costs[0..<stride].reduce(0, +)
+                var best = 0, bestCost = sum
+                for a in 1...last {
+                    sum += costs[a + stride - 1] - costs[a - 1]
+                    if sum < bestCost { best = a; bestCost = sum }
+                }
+                return best
+            }
         }
 
         /// The `q` bytes at `p` as one number.
@@ -156,7 +213,11 @@ public struct LiteralPrefilter: Sendable {
                 let lit = Int(e >> 8)
                 let s = p - Int(e & 0xFF)
                 let len = Int(length[lit])
-                if s >= 0, s + len <= n, memcmp(text + s, bytes + Int(start[lit]), len) == 0 {
+                guard s >= 0, s &+ len <= n else { continue }
+                let w = s &+ 8 <= n ? UInt64(littleEndian: UnsafeRawPointer(text + s).loadUnaligned(as: UInt64.self))
+                    : Tables.prefix(text + s, min(8, len))
+                guard w & headMask[lit] == head[lit] else { continue }
+                if len <= 8 || memcmp(text + s + 8, bytes + Int(start[lit]) + 8, len - 8) == 0 {
                     found(Int(tag[lit]))
                 }
             }
