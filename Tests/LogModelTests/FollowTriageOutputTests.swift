@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+@testable import LogModel
 
 /// A `logdiag` child whose stdout is collected while it runs.
 final class RunningLogdiag: @unchecked Sendable {
@@ -116,6 +117,28 @@ let hashsizeLine = "E0723 07:30:08.945634       1 server.go:482] write /sys/modu
         let line = try #require(run.out.split(separator: "\n").first)
         let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         #expect(obj?["severity"] as? String == "fatal")
+    }
+
+    /// `--tail N` on a file already there starts at its last N lines, which keep their numbers in
+    /// the whole file; the lines before them are not read.
+    @Test func tailStartsAtTheLastLinesOfAnExistingFile() throws {
+        let dir = try tempDir("tail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("kubelet.log")
+        let filler = "I0723 07:30:08.920930 1 feature_gate.go:243] feature gates: &{map[]}"
+        // Line 1 names one cause, line 12 another; the last line has no newline yet.
+        let lines = [swapLine] + Array(repeating: filler, count: 10) + [conntrackLine, filler]
+        try lines.joined(separator: "\n").write(to: file, atomically: false, encoding: .utf8)
+        let run = try RunningLogdiag(["follow", "--tail", "2", "-o", "ndjson", file.path])
+        #expect(run.wait { $0.contains("kube-proxy.conntrack-max-permission") })
+        _ = run.interrupt()
+        #expect(!run.out.contains("kubelet.swap-enabled"))
+        let finding = try #require(run.out.split(separator: "\n").first {
+            $0.contains("kube-proxy.conntrack-max-permission")
+        })
+        let obj = try JSONSerialization.jsonObject(with: Data(finding.utf8)) as? [String: Any]
+        let evidence = obj?["evidence"] as? [[String: Any]]
+        #expect(evidence?.first?["line"] as? Int == 12)
     }
 
     /// A stand-in `docker` first on PATH: it replays a log slowly, exits (the container restarted),
@@ -308,3 +331,27 @@ extension Subprocess {
     }
 }
 enum Subprocess {}
+
+@Suite struct LastLinesTests {
+    /// `Follower.lastLines` against splitting the whole text, across the 256 KiB read size.
+    @Test(arguments: ["", "a", "a\n", "a\nb", "a\nb\n", "\n\n\n", String(repeating: "0123456789abcde\n", count: 40_000) + "tail"])
+    func matchesSplittingTheText(_ text: String) throws {
+        let dir = try tempDir("lastlines")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("x.log")
+        try text.write(to: file, atomically: false, encoding: .utf8)
+        let fd = open(file.path, O_RDONLY)
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        // Line starts as a reader sees them: a line ends at "\n", and a last line may lack one.
+        var starts: [Int] = []
+        for i in bytes.indices where i == 0 || bytes[i - 1] == 0x0A { starts.append(i) }
+        for n in [0, 1, 2, 3, 39_999, 40_001, 1_000_000] {
+            let (offset, before) = Follower.lastLines(n, of: fd)
+            let expectedBefore = max(0, starts.count - n)
+            #expect(before == expectedBefore, "n=\(n)")
+            let expectedOffset = expectedBefore == 0 ? 0 : (expectedBefore < starts.count ? starts[expectedBefore] : bytes.count)
+            #expect(Int(offset) == expectedOffset, "n=\(n)")
+        }
+    }
+}

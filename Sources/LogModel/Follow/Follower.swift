@@ -8,8 +8,9 @@ public enum FollowTarget: Sendable {
     case docker(container: String, tail: Int)
     /// A pod through kubectl.
     case pod(name: String, namespace: String?, container: String?, tail: Int)
-    /// A file path or glob, followed like `tail -F`.
-    case files(pattern: String)
+    /// A file path or glob, followed like `tail -F`: files there at the start are read from their
+    /// last `tail` lines, files that appear later from their first.
+    case files(pattern: String, tail: Int)
 }
 
 /// Follows a running container or growing files, feeding one diagnoser, and reports each finding
@@ -122,12 +123,12 @@ public final class Follower: @unchecked Sendable {
 
     /// Follows files matching `pattern` until stopped. Throws when nothing matches and the
     /// pattern is a plain path that cannot be opened.
-    public func followFiles(_ pattern: String) throws(InputError) {
+    public func followFiles(_ pattern: String, tail: Int = .max) throws(InputError) {
         var streams: [String: Stream] = [:]
         let isGlob = pattern.contains { "*?[".contains($0) }
         let changes = ChangeWatch()
         changes.watch(directoryOf: pattern)
-        func openPath(_ path: String, fromStart: Bool) throws(InputError) {
+        func openPath(_ path: String, lastLines: Int = .max) throws(InputError) {
             let src = try FileDescriptorSource.open(path: path)
             changes.watch(path)
             changes.watch(directoryOf: path)
@@ -135,12 +136,17 @@ public final class Follower: @unchecked Sendable {
             fstat(src.fd, &st)
             let s = open(src.fd, name: path, mtime: st.st_mtim.tv_sec)
             s.inode = UInt64(st.st_ino)
-            if !fromStart { lseek(src.fd, 0, SEEK_END) }
+            if lastLines != .max {
+                // Line numbers stay those of the whole file, so evidence points at the right line.
+                let (offset, before) = Follower.lastLines(lastLines, of: src.fd)
+                lseek(src.fd, offset, SEEK_SET)
+                s.events.reader.skipLines(before)
+            }
             streams[path] = s
         }
         let initial = Follower.glob(pattern)
-        if initial.isEmpty && !isGlob { try openPath(pattern, fromStart: true) }
-        for p in initial { try? openPath(p, fromStart: true) }
+        if initial.isEmpty && !isGlob { try openPath(pattern, lastLines: tail) }
+        for p in initial { try? openPath(p, lastLines: tail) }
         if streams.isEmpty { notice("waiting for files matching \(pattern)") }
         var lastScan = DispatchTime.now()
         while !stopped {
@@ -155,7 +161,7 @@ public final class Follower: @unchecked Sendable {
                     streams[path] = nil
                     if stat(path, &st) == 0 {
                         notice("\(path) was rotated; reading the new file")
-                        try? openPath(path, fromStart: true)
+                        try? openPath(path)
                     }
                     continue
                 }
@@ -165,7 +171,7 @@ public final class Follower: @unchecked Sendable {
                     finish(s)
                     close(s.fd)
                     streams[path] = nil
-                    try? openPath(path, fromStart: true)
+                    try? openPath(path)
                 }
             }
             let now = DispatchTime.now()
@@ -173,7 +179,7 @@ public final class Follower: @unchecked Sendable {
                 lastScan = now
                 for p in Follower.glob(pattern) where streams[p] == nil {
                     notice("following new file \(p)")
-                    try? openPath(p, fromStart: true)
+                    try? openPath(p)
                 }
             }
             tick()
@@ -184,6 +190,39 @@ public final class Follower: @unchecked Sendable {
             finish(s)
             close(s.fd)
         }
+    }
+
+    /// Where the last `n` lines of the file open at `fd` begin, and how many lines come before
+    /// them: one pass over the file, keeping the starts of the last `n` lines.
+    static func lastLines(_ n: Int, of fd: Int32) -> (offset: off_t, linesBefore: Int) {
+        var starts = [off_t](repeating: 0, count: max(n, 1))
+        var lines = 0, position: off_t = 0
+        var endsWithNewline = true
+        let size = 256 << 10
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let got = pread(fd, buffer, size, position)
+            if got <= 0 { break }
+            var i = 0
+            while i < got {
+                // A line starts here: the file's first byte or the byte after a newline.
+                if endsWithNewline {
+                    starts[lines % max(n, 1)] = position + off_t(i)
+                    lines += 1
+                }
+                guard let nl = memchr(buffer + i, 0x0A, got - i) else {
+                    endsWithNewline = false
+                    break
+                }
+                i = buffer.distance(to: nl) + 1
+                endsWithNewline = true
+            }
+            position += off_t(got)
+        }
+        if lines <= n { return (0, 0) }
+        if n == 0 { return (position, lines) }
+        return (starts[(lines - n) % n], lines - n)
     }
 
     static func glob(_ pattern: String) -> [String] {

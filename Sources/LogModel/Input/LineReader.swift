@@ -17,6 +17,10 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
     public let maxLineBytes: Int
     /// Physical line number of the line last returned (1-based).
     public private(set) var lineNumber = 0
+
+    /// Counts `n` lines as already read, for a reader that starts partway into a file (follow's
+    /// `--tail`): the lines it hands out keep their numbers in the whole file.
+    public mutating func skipLines(_ n: Int) { lineNumber += n }
     /// Lines longer than `maxLineBytes` that were handed out in pieces.
     public private(set) var splitLines = 0
     /// Bytes consumed from the source so far.

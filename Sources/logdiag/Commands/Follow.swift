@@ -24,7 +24,7 @@ extension LogDiag {
 
         @Option(name: .shortAndLong, help: "Namespace of the pod (with pod/NAME).") var namespace: String?
         @Option(name: .shortAndLong, help: "Container in the pod (with pod/NAME).") var container: String?
-        @Option(help: "Lines of existing log to read first from a container or pod.") var tail: Int = 500
+        @Option(help: "Lines of existing log to read first: from the container or pod, and from each file already there (files that appear later are read whole).") var tail: Int = 500
 
         @OptionGroup var input: InputOptions
         @OptionGroup var rules: RuleOptions
@@ -85,8 +85,8 @@ extension LogDiag {
             let signals = Follow.stopOnSignals(follower)
 
             switch parseTarget() {
-            case .files(let pattern):
-                do throws(InputError) { try follower.followFiles(pattern) } catch {
+            case .files(let pattern, let tail):
+                do throws(InputError) { try follower.followFiles(pattern, tail: tail) } catch {
                     warn(error.description)
                     throw ExitCode(ExitStatus.unreadable)
                 }
@@ -147,7 +147,7 @@ extension LogDiag {
                 return .pod(name: String(target.dropFirst(4)), namespace: namespace, container: container, tail: tail)
             }
             if target.contains("/") || target.contains("*") || target.hasSuffix(".log") || access(target, F_OK) == 0 {
-                return .files(pattern: target)
+                return .files(pattern: target, tail: tail)
             }
             return .docker(container: target, tail: tail)
         }
