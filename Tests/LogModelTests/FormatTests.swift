@@ -54,6 +54,47 @@ func parse(_ text: String, year: Int = 2021, component: Component? = nil) -> [Pa
         #expect(e.map(\.time) == ["2021-12-31T23:59:59.000000Z", "2022-01-01T00:00:01.000000Z"])
     }
 
+    /// A pipe has no clock: the first dated line in the input (here Rancher's, after the klog
+    /// lines) gives the year of the klog lines, and a dated line also sets it for the klog lines
+    /// that follow it.
+    @Test func pipedKlogTakesTheYearOfTheDatedLines() throws {
+        let text = """
+            I0723 07:30:08.920930 1 server.go:1] first
+            2021/07/23 07:40:55 [ERROR] Failed to upgrade worker components
+            I0723 07:41:00.000000 1 server.go:1] after rancher
+            2019/12/31 23:59:00 [INFO] clock moved
+            I0101 00:00:01.000000 1 server.go:1] new year
+            """
+        let d = Diagnoser(ruleSet: try RuleSet(rules: []))
+        var times: [String?] = []
+        try Analyzer().run(source: MemorySource(text), name: "<stdin>", mtime: nil, into: d) { e in
+            times.append(e.time?.rfc3339)
+        }
+        #expect(times == ["2021-07-23T07:30:08.920930Z", "2021-07-23T07:40:55.000000Z", "2021-07-23T07:41:00.000000Z",
+                          "2019-12-31T23:59:00.000000Z", "2020-01-01T00:00:01.000000Z"])
+        // --year and a file's time still decide when given.
+        var withYear: [String?] = []
+        try Analyzer(year: 2024).run(source: MemorySource(text), name: "<stdin>", mtime: nil, into: d) { e in
+            withYear.append(e.time?.rfc3339)
+        }
+        #expect(withYear.first == "2024-07-23T07:30:08.920930Z")
+    }
+
+    @Test(arguments: [
+        ("plain text\n2021/07/23 07:40:55 [ERROR] x", 2021, 7),
+        ("time=\"2019-03-02T10:00:00Z\" level=info msg=x", 2019, 3),
+        ("2020-11-05T12:00:00.1Z I0723 07:30:08.9 1 a.go:1] x", 2020, 11),
+    ])
+    func firstLineDate(_ text: String, _ year: Int, _ month: Int) {
+        let found = Array(text.utf8).withUnsafeBufferPointer { ByteScan.firstLineDate(in: $0) }
+        #expect(found?.year == year && found?.month == month)
+    }
+
+    @Test(arguments: ["I0723 07:30:08.920930 1 a.go:1] 2021/07/23 in the middle", "2021/13/01 no month 13", "12021-07-23", ""])
+    func noLineDate(_ text: String) {
+        #expect(Array(text.utf8).withUnsafeBufferPointer { ByteScan.firstLineDate(in: $0) } == nil)
+    }
+
     @Test func aGoroutineDumpJoinsTheFatalEvent() {
         let text = """
             F0723 07:30:08.945634 1 server.go:495] boom

@@ -64,6 +64,7 @@ public struct Analyzer: Sendable {
         // (`unowned(unsafe)` still retains around each call).
         let d = Unmanaged.passUnretained(diagnoser)
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
+        if year == nil, mtime == nil { try events.takeYearFromFirstDatedLine() }
         if let also {
             try events.run { e in
                 d._withUnsafeGuaranteedRef { $0.consume(e) }

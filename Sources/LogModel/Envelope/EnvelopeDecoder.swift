@@ -35,6 +35,9 @@ public final class EnvelopeDecoder {
     @exclusivity(unchecked) private var years: YearTracker
     @exclusivity(unchecked) private var dayCache = ByteScan.DayCache()
 
+    /// Starts the year of journald's short timestamps over (before the first line is decoded).
+    func restartYears(_ tracker: YearTracker) { years = tracker }
+
     public init(years: YearTracker, maxJoined: Int = 1 << 20) {
         scratchCapacity = 64 << 10
         scratch = .allocate(capacity: scratchCapacity)

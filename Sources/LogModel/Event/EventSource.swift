@@ -44,6 +44,16 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         pending = PendingEvent()
     }
 
+    /// For input with no clock of its own (a pipe, and no `--year`): the year of the first line in
+    /// the first read that begins with a full date stands for the lines before it that state none
+    /// (klog), instead of the current year. `cat kube-proxy.log rancher.log | logdiag` dates the
+    /// klog lines in Rancher's year.
+    public mutating func takeYearFromFirstDatedLine() throws(InputError) {
+        guard let (year, month) = ByteScan.firstLineDate(in: try reader.peekStart()) else { return }
+        years = YearTracker(year: year, referenceMonth: month)
+        decoder.restartYears(years)
+    }
+
     /// Reads to the end of input (or, with `final == false`, to the end of what is available now)
     /// and delivers every complete event. With `final == false` the last event is held back in
     /// case continuation lines follow; call `flush` when the input goes quiet.
@@ -99,7 +109,8 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         } else {
             PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: true,
                                 dayCache: &dayCache)
-            observedDay = .min
+            // A dated line (Rancher, etcd, logrus) tells the year of the klog lines after it.
+            if e.pointee.format.statesYear, let t = e.pointee.time { observe(t) } else { observedDay = .min }
         }
         if e.pointee.pid == nil { e.pointee.pid = u.pid }
         e.pointee.component = u.component ?? defaultComponent

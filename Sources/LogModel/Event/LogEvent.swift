@@ -17,6 +17,14 @@ public enum PayloadFormat: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         }
     }
 
+    /// Formats whose timestamps carry the year (klog and CoreDNS lines do not).
+    var statesYear: Bool {
+        switch self {
+        case .rancher, .logrus, .etcdJSON, .kubeJSON, .capnslog: true
+        default: false
+        }
+    }
+
     /// Formats whose lines may quote a component's own line after `log:` (Rancher, RKE).
     var mayQuoteALogLine: Bool {
         switch self {

@@ -156,12 +156,18 @@ public final class Follower: @unchecked Sendable {
                 if stat(path, &st) != 0 || UInt64(st.st_ino) != s.inode {
                     // Rotated (renamed away) or deleted: read what the old file still holds, then reopen.
                     try? s.events.run(final: true) { e in consume(e) }
+                    var old = stat()
+                    let renamed = fstat(s.fd, &old) == 0 && old.st_nlink > 0
                     finish(s)
                     close(s.fd)
                     streams[path] = nil
                     if stat(path, &st) == 0 {
                         notice("\(path) was rotated; reading the new file")
                         try? openPath(path)
+                    } else {
+                        // The writer has not made the new file yet; the scan below picks it up.
+                        notice(renamed ? "\(path) was rotated; waiting for the new file"
+                            : "\(path) was removed; waiting for it to come back")
                     }
                     continue
                 }

@@ -60,6 +60,26 @@ public enum ByteScan {
 
     /// The value of `count` decimal digits at `at`, or nil when any is not a digit.
     @inline(__always)
+    /// Year and month of the first line in `text` that begins with a full date: `2021/07/23`
+    /// (Rancher, Go `log`), `2021-07-23` (docker timestamps, capnslog, RFC 3339) or logrus's
+    /// `time="2021-07-23`.
+    public static func firstLineDate(in text: UnsafeBufferPointer<UInt8>) -> (year: Int, month: Int)? {
+        var i = 0
+        let n = text.count
+        while i < n {
+            var at = i
+            if hasPrefix("time=\"", slice(text, i, n)) { at += 6 }
+            if let y = digits(text, at, 4), (1970...2200).contains(y), at + 10 <= n,
+               text[at + 4] == 0x2D || text[at + 4] == 0x2F, text[at + 7] == text[at + 4],
+               let m = digits(text, at + 5, 2), (1...12).contains(m), let d = digits(text, at + 8, 2), (1...31).contains(d) {
+                return (y, m)
+            }
+            guard let b = text.baseAddress, let nl = memchr(b + i, 0x0A, n - i) else { return nil }
+            i = UnsafeRawPointer(nl) - UnsafeRawPointer(b) + 1
+        }
+        return nil
+    }
+
     public static func digits(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int? {
         guard at >= 0, at + count <= p.count else { return nil }
         var v = 0

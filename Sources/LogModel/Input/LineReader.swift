@@ -77,6 +77,14 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
         }
     }
 
+    /// The bytes of the first read, before any line is handed out (empty after that): a look
+    /// ahead at what the start of the input says. The lines are still handed out by `next`.
+    public mutating func peekStart() throws(InputError) -> UnsafeBufferPointer<UInt8> {
+        guard lineNumber == 0, pos == 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+        if end == 0, !eof { try fill() }
+        return UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: end)
+    }
+
     /// True when the next line is already complete in the buffer, so `next` will not move the
     /// buffer (views handed out before stay valid through it). The newline found is remembered.
     public mutating func lineIsBuffered() -> Bool {

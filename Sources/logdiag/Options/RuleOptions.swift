@@ -73,7 +73,7 @@ struct RuleLoadFailure: Error { let message: String }
 
 /// Options that shape parsing.
 struct InputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Year for klog and journald lines, which carry none (default: from the envelope, else the file's modification time, else now).", valueName: "year"))
+    @Option(help: ArgumentHelp("Year for klog and journald lines, which carry none (default: from the envelope or the last dated line before it, else the file's modification time, else the first dated line of piped input, else now).", valueName: "year"))
     var year: Int?
 
     @Option(help: ArgumentHelp("Component of lines whose envelope, path or text does not name one (kube-proxy, kubelet, etcd, rancher, ...).", valueName: "name"))
