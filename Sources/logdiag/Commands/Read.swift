@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import LogModel
 
 extension LogDiag {
@@ -24,7 +25,12 @@ extension LogDiag {
             let diagnoser = Diagnoser(ruleSet: ruleSet)
             var failed = false
             var readAny = false
-            for path in files.isEmpty ? ["-"] : files {
+            let paths = files.isEmpty ? ["-"] : files
+            if paths.contains("-"), isatty(0) != 0 {
+                // A bare `logdiag` in a terminal waits for input; say so instead of seeming to hang.
+                warn("reading logs from the terminal; end with Ctrl-D, or pipe them in: docker logs kube-proxy 2>&1 | logdiag")
+            }
+            for path in paths {
                 do throws(InputError) {
                     try analyzer.run(path: path, into: diagnoser)
                     readAny = true
