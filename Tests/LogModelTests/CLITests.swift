@@ -49,6 +49,13 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
         #expect(r.out.isEmpty)
     }
 
+    @Test func triageOfAMissingPathSaysSoOnStderrAndInTheTable() throws {
+        let r = try runLogdiag(["triage", "no-such-dir"])
+        #expect(r.status == 2)
+        #expect(r.err == "logdiag: no-such-dir: unreadable: no such file or directory\n")
+        #expect(r.out.contains("no-such-dir") && r.out.contains("unreadable"))
+    }
+
     @Test func seedCaseOnStdinNamesConntrackAndTheVersionedFix() throws {
         let dir = URL(fileURLWithPath: corpusRoot).appendingPathComponent("kube-proxy/lxd-conntrack-max")
         let text = try ["kube-proxy.log", "rancher-server.log"].map {
@@ -59,6 +66,8 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
         #expect(r.out.contains("[kube-proxy.conntrack-max-permission]"))
         #expect(r.out.contains("--conntrack-max-per-core=0"))
         #expect(r.out.contains("<stdin>:20"))
+        // A pipe has no clock: the klog lines take the year of Rancher's dated lines.
+        #expect(r.out.contains("2021-07-23T07:30:08.945634Z to 2021-07-23T07:40:32.920751Z"))
     }
 
     @Test func unknownOptionIsAUsageError() throws {

@@ -51,12 +51,13 @@ extension LogDiag {
             let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides)
             warnSplit(results.splitLines, limit: input.maxLineBytes)
             let all = inputs + problems
+            // Listed in the report's file table, and said on stderr too, one line each.
+            let unreadable = all.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
+            for i in unreadable { warn("\(i.name): \(i.problem ?? "")") }
             emit(output.render(report, inputs: all))
             if items.isEmpty && !problems.isEmpty { throw ExitCode(ExitStatus.unreadable) }
             if output.failed(report) { throw ExitCode(ExitStatus.findings) }
-            if all.contains(where: { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }) {
-                throw ExitCode(ExitStatus.unreadable)
-            }
+            if !unreadable.isEmpty { throw ExitCode(ExitStatus.unreadable) }
         }
     }
 }
