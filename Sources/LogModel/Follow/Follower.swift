@@ -199,36 +199,40 @@ public final class Follower: @unchecked Sendable {
     }
 
     /// Where the last `n` lines of the file open at `fd` begin, and how many lines come before
-    /// them: one pass over the file, keeping the starts of the last `n` lines.
+    /// them: one pass counts the lines, a second finds where the first kept one starts. Memory
+    /// does not depend on `n`, which the user chooses.
     static func lastLines(_ n: Int, of fd: Int32) -> (offset: off_t, linesBefore: Int) {
-        var starts = [off_t](repeating: 0, count: max(n, 1))
+        let total = lineStart(.max, of: fd).lines
+        guard total > n else { return (0, 0) }
+        return (lineStart(total - n, of: fd).offset, total - n)
+    }
+
+    /// Reads the file from its start to where line `k` (0-based) starts, or to its end when it
+    /// has no line `k`; `lines` is how many lines start before that point.
+    private static func lineStart(_ k: Int, of fd: Int32) -> (offset: off_t, lines: Int) {
         var lines = 0, position: off_t = 0
-        var endsWithNewline = true
+        var atLineStart = true
         let size = 256 << 10
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let got = pread(fd, buffer, size, position)
-            if got <= 0 { break }
+            if got <= 0 { return (position, lines) }
             var i = 0
             while i < got {
-                // A line starts here: the file's first byte or the byte after a newline.
-                if endsWithNewline {
-                    starts[lines % max(n, 1)] = position + off_t(i)
+                if atLineStart {
+                    if lines == k { return (position + off_t(i), lines) }
                     lines += 1
                 }
                 guard let nl = memchr(buffer + i, 0x0A, got - i) else {
-                    endsWithNewline = false
+                    atLineStart = false
                     break
                 }
                 i = buffer.distance(to: nl) + 1
-                endsWithNewline = true
+                atLineStart = true
             }
             position += off_t(got)
         }
-        if lines <= n { return (0, 0) }
-        if n == 0 { return (position, lines) }
-        return (starts[(lines - n) % n], lines - n)
     }
 
     static func glob(_ pattern: String) -> [String] {

@@ -58,8 +58,6 @@ public enum ByteScan {
     @inline(__always)
     public static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
-    /// The value of `count` decimal digits at `at`, or nil when any is not a digit.
-    @inline(__always)
     /// Year and month of the first line in `text` that begins with a full date: `2021/07/23`
     /// (Rancher, Go `log`), `2021-07-23` (docker timestamps, capnslog, RFC 3339) or logrus's
     /// `time="2021-07-23`.
@@ -80,6 +78,8 @@ public enum ByteScan {
         return nil
     }
 
+    /// The value of `count` decimal digits at `at`, or nil when any is not a digit.
+    @inline(__always)
     public static func digits(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Int? {
         guard at >= 0, at + count <= p.count else { return nil }
         var v = 0

@@ -17,10 +17,6 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
     public let maxLineBytes: Int
     /// Physical line number of the line last returned (1-based).
     public private(set) var lineNumber = 0
-
-    /// Counts `n` lines as already read, for a reader that starts partway into a file (follow's
-    /// `--tail`): the lines it hands out keep their numbers in the whole file.
-    public mutating func skipLines(_ n: Int) { lineNumber += n }
     /// Lines longer than `maxLineBytes` that were handed out in pieces.
     public private(set) var splitLines = 0
     /// Bytes consumed from the source so far.
@@ -76,6 +72,10 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
             if eof && !final && pos < end { eof = false; return nil }
         }
     }
+
+    /// Counts `n` lines as already read, for a reader that starts partway into a file (follow's
+    /// `--tail`): the lines it hands out keep their numbers in the whole file.
+    public mutating func skipLines(_ n: Int) { lineNumber += n }
 
     /// The bytes of the first read, before any line is handed out (empty after that): a look
     /// ahead at what the start of the input says. The lines are still handed out by `next`.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import LogModel
 
 extension LogDiag {
@@ -26,7 +25,7 @@ extension LogDiag {
             var failed = false
             var readAny = false
             let paths = files.isEmpty ? ["-"] : files
-            if paths.contains("-"), isatty(0) != 0 {
+            if paths.contains("-"), Terminal.isTTY(0) {
                 // A bare `logdiag` in a terminal waits for input; say so instead of seeming to hang.
                 warn("reading logs from the terminal; end with Ctrl-D, or pipe them in: docker logs kube-proxy 2>&1 | logdiag")
             }
