@@ -22,7 +22,7 @@ let package = Package(
         .target(
             name: "LogModel",
             dependencies: ["CPCRE2", "CByteScan", .product(name: "Yams", package: "Yams")],
-            resources: [.embedInCode("Rules/Builtin")]
+            resources: [.embedInCode("Rules/Builtin"), .embedInCode("Knowledge/Tables")]
         ),
         .executableTarget(
             name: "logdiag",

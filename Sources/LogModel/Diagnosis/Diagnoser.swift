@@ -107,6 +107,12 @@ public final class Diagnoser {
     @exclusivity(unchecked) private var deferArena: [UInt8] = []
     @exclusivity(unchecked) private var liveDeferred = 0
 
+    /// Unexplained error-level events by template, and the reusable buffer they are masked into.
+    @exclusivity(unchecked) private var miner: TemplateMiner
+    @exclusivity(unchecked) private var maskBuffer: [UInt8] = []
+    private let masker = TemplateMasker()
+    private let hasGeneric: Bool
+
     /// Newest event time of a match, for dropping threshold windows that can no longer fill.
     @exclusivity(unchecked) private var latestMatchTime: Int64?
     private static let pruneFloor = 4096
@@ -115,9 +121,12 @@ public final class Diagnoser {
     /// Called when a finding is reported for the first time or its threshold is met (follow mode).
     public var onNewFinding: ((Finding) -> Void)?
 
-    public init(ruleSet: RuleSet, evidenceLimit: Int = 5) {
+    public init(ruleSet: RuleSet, evidenceLimit: Int = 5, templateCapacity: Int = 1000) {
         self.ruleSet = ruleSet
         self.evidenceLimit = evidenceLimit
+        miner = TemplateMiner(capacity: templateCapacity, evidenceLimit: min(5, evidenceLimit))
+        hasGeneric = ruleSet.rules.contains(where: \.generic)
+        maskBuffer.reserveCapacity(TemplateMasker.maxTemplateBytes + 16)
         let scratch = ruleSet.patterns.map { $0.makeScratch() }
         self.scratch = scratch
         versionScratch = ruleSet.versionPattern.makeScratch()
@@ -179,7 +188,30 @@ public final class Diagnoser {
         for k in r.severityCounts.indices { r.severityCounts[k] += counters[Diagnoser.severityCounter + k] }
         r.findings.reserveCapacity(r.findings.count + store.count)
         for (k, f) in zip(storeKeys, store) { r.findings[k] = f }
+        for d in deferred where d.alive { r.addBelowThreshold(deferredFinding(d)) }
+        r.unrecognised = miner
         return r
+    }
+
+    /// A deferred first match as the finding it would start (for the below-threshold list).
+    private func deferredFinding(_ m: Deferred) -> Finding {
+        let pattern = ruleSet.patterns[m.rule]
+        let subject = Array(deferArena[m.subject])
+        var captures: [String: String] = [:]
+        subject.withUnsafeBufferPointer { sub in
+            let sc = pattern.makeScratch()
+            if pattern.matches(sub, scratch: sc) { captures = pattern.captures(in: sub, scratch: sc) }
+        }
+        if captures["host"] == nil, let h = m.host { captures["host"] = String(decoding: deferArena[h], as: UTF8.self) }
+        var f = Finding(ruleIndex: m.rule, keyValues: ruleSet.rules[m.rule].key.map { captures[$0] ?? "" }, captures: captures)
+        f.count = 1
+        f.first = m.time
+        f.last = m.time
+        f.component = m.component
+        f.inputs = [m.input]
+        f.evidence = [Evidence(input: inputName(m.input), line: m.line, text: String(decoding: deferArena[m.payload], as: UTF8.self),
+                               time: m.time, quoted: m.quoted)]
+        return f
     }
 
     /// Registers an input and returns its index for events.
@@ -191,6 +223,7 @@ public final class Diagnoser {
 
     /// Takes input statistics the event source counted.
     public func finishInput(_ index: Int, lines: Int, bytes: Int, splitLines: Int) {
+        miner.noteExit(input: index)
         base.linesPerInput[index] = lines
         base.lines += lines
         base.bytes += bytes
@@ -200,12 +233,72 @@ public final class Diagnoser {
     public func consume(_ e: borrowing LogEvent) {
         counters[Diagnoser.eventCounter] &+= 1
         counters[Diagnoser.severityCounter + Int(e.severity.rawValue)] &+= 1
-        match(e, quoted: false)
-        if let inner = e.innerEvent { match(inner.pointee, quoted: true) }
+        var hit = match(e, quoted: false)
+        var severity = e.severity
+        if let inner = e.innerEvent {
+            if match(inner.pointee, quoted: true) { hit = true }
+            if inner.pointee.severity > severity { severity = inner.pointee.severity }
+        }
+        // Only error-level events reach the fallback: the per-line cost of the rest is one compare.
+        if severity >= .error { fallback(e, hit: hit) }
+    }
+
+    /// An error-level event: if no rule explained it, a generic rule may (an error class such as
+    /// "address already in use"); else it joins the unrecognised groups.
+    @inline(never)
+    private func fallback(_ e: borrowing LogEvent, hit: Bool) {
+        let message = e.message, input = e.input
+        let exited = Diagnoser.isExitLine(message)
+        if exited { miner.noteExit(input: input) }
+        if hit { miner.noteExplainedError(input: input); return }
+        // The component's own words: the quoted line when Rancher relays one.
+        if let inner = e.innerEvent, inner.pointee.severity >= .error {
+            if matchGeneric(inner.pointee, quoted: true) { miner.noteExplainedError(input: e.input); return }
+            mine(inner.pointee, relayed: false, quoted: true)
+        } else {
+            if matchGeneric(e, quoted: false) { miner.noteExplainedError(input: e.input); return }
+            // Read before `||`: its autoclosures cannot capture a borrowed event.
+            let relayedByHost = e.host != nil
+            let systemd = e.component?.name == "systemd"
+            mine(e, relayed: relayedByHost || systemd || exited, quoted: false)
+        }
+    }
+
+    /// systemd's `Main process exited, code=exited, status=1/FAILURE`: the service's process is gone.
+    static func isExitLine(_ m: UnsafeBufferPointer<UInt8>) -> Bool {
+        ByteScan.find("Main process exited, code=", in: m) != nil
+    }
+
+    private func mine(_ e: borrowing LogEvent, relayed: Bool, quoted: Bool) {
+        masker.mask(e.message, into: &maskBuffer)
+        if maskBuffer.isEmpty { return }
+        let name = inputName(e.input)
+        let line = e.lineNumber
+        let payload = e.payload
+        let time = e.time
+        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: e.input, relayed: relayed,
+                  time: time, evidence: Evidence(input: name, line: line, text: payload.string, time: time, quoted: quoted))
+    }
+
+    /// Generic rules on an event no specific rule matched.
+    private func matchGeneric(_ e: borrowing LogEvent, quoted: Bool) -> Bool {
+        if !hasGeneric { return false }
+        var n = 0
+        let candidates = self.candidates
+        ruleSet.genericPrefilter.scan(e.message) { tag in
+            for k in 0..<n where candidates[k] == Int32(truncatingIfNeeded: tag) { return }
+            if n < ruleCount { candidates[n] = Int32(truncatingIfNeeded: tag); n += 1 }
+        }
+        var hit = false
+        for k in 0..<n where !hit {
+            if tryRule(Int(candidates[k]), e, quoted: quoted) { hit = true }
+        }
+        return hit
     }
 
     @inline(__always)
-    private func match(_ e: borrowing LogEvent, quoted: Bool) {
+    @discardableResult
+    private func match(_ e: borrowing LogEvent, quoted: Bool) -> Bool {
         var ep = UInt32(truncatingIfNeeded: counters[Diagnoser.epochCounter]) &+ 1
         if ep == 0 {
             seen.update(repeating: 0, count: ruleCount + 1)
@@ -221,12 +314,14 @@ public final class Diagnoser {
                 n &+= 1
             }
         }
-        if n == 0 { return }
+        if n == 0 { return false }
         let versionTag = ruleCount
+        var hit = false
         for k in 0..<n {
             let tag = Int(candidates[k])
-            if tag == versionTag { noteVersion(e) } else { tryRule(tag, e, quoted: quoted) }
+            if tag == versionTag { noteVersion(e) } else if tryRule(tag, e, quoted: quoted) { hit = true }
         }
+        return hit
     }
 
     private func noteVersion(_ e: borrowing LogEvent) {
@@ -235,38 +330,43 @@ public final class Diagnoser {
               let r = p.range(ofGroup: p.captureNames[0].group, scratch: versionScratch),
               let v = Version(ByteScan.slice(e.message, r.lowerBound, r.upperBound).string)
         else { return }
+        // A version banner after errors: the process restarted.
+        miner.noteExit(input: e.input)
         if let c = e.component { base.versions[c.name] = v } else { base.inputVersions[e.input] = v }
     }
 
+    /// Runs rule `i` on `e`; true when it matched (and the match was recorded).
     @inline(__always)
-    private func tryRule(_ i: Int, _ e: borrowing LogEvent, quoted: Bool) {
+    @discardableResult
+    private func tryRule(_ i: Int, _ e: borrowing LogEvent, quoted: Bool) -> Bool {
         let f = filters[i]
         if f.components != 0 || f.componentsBeyondMask, let c = e.component {
             if f.componentsBeyondMask {
-                if !ruleSet.componentIDs[i].contains(c.id) { return }
+                if !ruleSet.componentIDs[i].contains(c.id) { return false }
             } else if c.id >= 64 || f.components & (1 << UInt64(c.id)) == 0 {
-                return
+                return false
             }
         }
-        if f.severities != 0, f.severities & (1 << UInt32(e.severity.rawValue)) == 0 { return }
-        if f.formats != 0, f.formats & (1 << UInt32(e.format.rawValue)) == 0 { return }
+        if f.severities != 0, f.severities & (1 << UInt32(e.severity.rawValue)) == 0 { return false }
+        if f.formats != 0, f.formats & (1 << UInt32(e.format.rawValue)) == 0 { return false }
         var subject = e.message
         if f.hasField, let needles = fieldNeedles[i] {
             // Read before the `??`: its autoclosure cannot capture a borrowed event.
             let payload = e.payload
             guard let v = FieldLookup.value(needles, in: e.message) ?? FieldLookup.value(needles, in: payload) else {
-                return
+                return false
             }
             subject = v
         }
         if let base = subject.baseAddress {
             let rc = f.jit ? pcre2_jit_match_8(f.code, base, subject.count, 0, 0, f.matchData, nil)
                 : pcre2_match_8(f.code, base, subject.count, 0, 0, f.matchData, nil)
-            guard rc > 0 else { return }
+            guard rc > 0 else { return false }
         } else {
-            guard ruleSet.patterns[i].matches(subject, scratch: scratch[i]) else { return }
+            guard ruleSet.patterns[i].matches(subject, scratch: scratch[i]) else { return false }
         }
         record(i, e, subject, quoted: quoted)
+        return true
     }
 
     private func inputName(_ i: Int) -> String {
@@ -551,6 +651,7 @@ public final class Diagnoser {
         for (s, f) in store.enumerated() {
             let filter = filters[f.ruleIndex]
             if filter.hasThreshold, !f.thresholdMet, let newest = f.window.max(), stale(newest, filter.thresholdWithin) {
+                base.addBelowThreshold(f)
                 continue
             }
             keep.append(s)
@@ -579,7 +680,10 @@ public final class Diagnoser {
         var arena: [UInt8] = []
         arena.reserveCapacity(deferArena.count / 2)
         for m in deferred where m.alive {
-            if let t = m.time, stale(t, filters[m.rule].thresholdWithin) { continue }
+            if let t = m.time, stale(t, filters[m.rule].thresholdWithin) {
+                base.addBelowThreshold(deferredFinding(m))
+                continue
+            }
             func move(_ r: Range<Int>) -> Range<Int> {
                 let start = arena.count
                 arena.append(contentsOf: deferArena[r])
@@ -621,6 +725,8 @@ public final class Diagnoser {
         }
         var rest = other
         rest.findings = [:]
+        miner.merge(rest.unrecognised)
+        rest.unrecognised = TemplateMiner()
         base.merge(rest, evidenceLimit: evidenceLimit)
         for i in noiseSlot.indices { noiseSlot[i] = -1 }
         for (s, n) in base.noise.enumerated() where n.ruleIndex >= 0 && n.ruleIndex < ruleCount && noiseSlot[n.ruleIndex] < 0 {
@@ -650,8 +756,31 @@ public struct DiagnosisResults: Sendable {
     public var versions: [String: Version] = [:]
     /// Versions stated by lines whose component is unknown, by input.
     public var inputVersions: [Int: Version] = [:]
+    /// Error-level events no rule explained, by template.
+    public var unrecognised = TemplateMiner()
+    /// Matches of threshold rules dropped from memory before their threshold was met, per rule.
+    var belowThreshold: [Int: Finding] = [:]
 
-    public var allFindings: [Finding] { Array(findings.values) }
+    /// Every finding in a fixed order (rule, then key values): dictionary order changes from run
+    /// to run, and reports must not.
+    public var allFindings: [Finding] {
+        findings.sorted { a, b in a.key.rule != b.key.rule ? a.key.rule < b.key.rule : a.key.values.lexicographicallyPrecedes(b.key.values) }
+            .map(\.value)
+    }
+
+    /// Findings that never met their rule's threshold, including those pruned from memory.
+    public var belowThresholdFindings: [Finding] {
+        allFindings.filter { !$0.thresholdMet } + belowThreshold.keys.sorted().map { belowThreshold[$0]! }
+    }
+
+    mutating func addBelowThreshold(_ f: Finding) {
+        if var old = belowThreshold[f.ruleIndex] {
+            old.merge(f, evidenceLimit: 5)
+            belowThreshold[f.ruleIndex] = old
+        } else {
+            belowThreshold[f.ruleIndex] = f
+        }
+    }
 
     mutating func merge(_ o: DiagnosisResults, evidenceLimit: Int) {
         for (k, f) in o.findings {
@@ -668,6 +797,8 @@ public struct DiagnosisResults: Sendable {
         for i in severityCounts.indices { severityCounts[i] += o.severityCounts[i] }
         versions.merge(o.versions) { a, _ in a }
         inputVersions.merge(o.inputVersions) { a, _ in a }
+        for k in o.belowThreshold.keys.sorted() { addBelowThreshold(o.belowThreshold[k]!) }
+        unrecognised.merge(o.unrecognised, inputOffset: 0)
     }
 }
 

@@ -2,10 +2,14 @@
 public struct ReportedFinding: Sendable {
     public let rule: Rule
     public let finding: Finding
+    /// The rule's title with its placeholders filled (generic rules name what they hit).
+    public let title: String
     public let cause: String
     public let fix: String
     /// The version condition that chose the fix, when one did.
     public let fixCondition: String?
+    /// The rule has a threshold and matched fewer times than it asks: shown, never counted.
+    public var belowThreshold = false
     public var severity: Severity { rule.severity }
 }
 
@@ -20,10 +24,17 @@ public struct Report: Sendable {
     public let incidents: [Incident]
     public let noise: [(rule: Rule, count: Int, example: Evidence?)]
     public let results: DiagnosisResults
+    /// Error-level events no rule explained, grouped by template, the most likely cause first.
+    public let unrecognised: [UnrecognisedGroup]
+    /// Unrecognised groups left out because a healthy baseline has the same template.
+    public let inBaseline: Int
+    /// Threshold rules that matched fewer times than their threshold, one entry per rule.
+    public let belowThreshold: [ReportedFinding]
 
     /// Ranks findings and folds consequences into their causes (`explains`).
     /// `versionOverrides` (from `--version COMPONENT=VERSION`) win over versions read from the logs.
-    public init(results: DiagnosisResults, ruleSet: RuleSet, versionOverrides: [String: Version] = [:]) {
+    public init(results: DiagnosisResults, ruleSet: RuleSet, versionOverrides: [String: Version] = [:],
+                baseline: TemplateMiner? = nil) {
         self.results = results
         let findings = Report.mergeUnkeyed(results.allFindings.filter(\.thresholdMet))
         func version(_ component: String, _ f: Finding) -> Version? {
@@ -50,8 +61,19 @@ public struct Report: Sendable {
             var values = f.captures
             values["component"] = values["component"] ?? (componentName.isEmpty ? "the component" : componentName)
             values["version"] = values["version"] ?? v?.description ?? "unknown version"
-            return ReportedFinding(rule: rule, finding: f, cause: Template.fill(rule.cause, values),
-                                   fix: Template.fill(fix, values), fixCondition: condition)
+            for (capture, kind) in rule.lookup.sorted(by: { $0.key < $1.key }) {
+                guard let table = ruleSet.tables[kind] else { continue }
+                if let value = values[capture], !value.isEmpty {
+                    values.merge(table.values(for: capture, value: value)) { a, _ in a }
+                } else {
+                    values["\(capture)_label"] = "the \(kind.rawValue) it names"
+                    values["\(capture)_owner"] = "an unknown owner"
+                    values["\(capture)_what"] = ""
+                }
+            }
+            return ReportedFinding(rule: rule, finding: f, title: Template.fill(rule.title, values),
+                                   cause: Template.fill(rule.cause, values), fix: Template.fill(fix, values),
+                                   fixCondition: condition)
         }
 
         // Which finding explains which: the explaining rule lists the other's id, and key values they
@@ -95,7 +117,30 @@ public struct Report: Sendable {
         }
         self.incidents = incidents
         noise = results.noise.map { (ruleSet.rules[$0.ruleIndex], $0.count, $0.example) }
-            .sorted { $0.1 > $1.1 }
+            .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id < $1.0.id) }
+
+        // Below the threshold: one entry per rule that never met it anywhere.
+        let reportedRules = Set(findings.map(\.ruleIndex))
+        var below: [Int: Finding] = [:]
+        for f in results.belowThresholdFindings where !reportedRules.contains(f.ruleIndex) {
+            if var old = below[f.ruleIndex] { old.merge(f, evidenceLimit: 5); below[f.ruleIndex] = old } else { below[f.ruleIndex] = f }
+        }
+        belowThreshold = below.keys.sorted().map { k in
+            var r = render(below[k]!)
+            r.belowThreshold = true
+            return r
+        }.sorted { ($0.severity, $1.rule.id) > ($1.severity, $0.rule.id) }
+
+        var mined = results.unrecognised.groups
+        var known = 0
+        if let baseline {
+            mined = mined.filter { g in
+                if baseline.knows(g.tokens) { known += 1; return false }
+                return true
+            }
+        }
+        inBaseline = known
+        unrecognised = UnrecognisedGroup.ranked(mined)
     }
 
     /// A finding whose key captures are all missing (the line named no host) joins the finding of
@@ -127,8 +172,11 @@ public struct Report: Sendable {
 
     /// The most severe finding, folded ones included.
     public var worstSeverity: Severity? {
-        incidents.flatMap { [$0.cause.severity] + $0.explained.map(\.severity) }.max()
+        (incidents.flatMap { [$0.cause.severity] + $0.explained.map(\.severity) } + unrecognised.map(\.severity)).max()
     }
+
+    /// True when nothing at all was reported: no incident, no unrecognised error, nothing below a threshold.
+    public var isSilent: Bool { incidents.isEmpty && unrecognised.isEmpty && belowThreshold.isEmpty }
 
     public var findingCount: Int { incidents.reduce(0) { $0 + 1 + $1.explained.count } }
 }

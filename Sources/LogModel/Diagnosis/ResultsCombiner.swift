@@ -13,9 +13,11 @@ extension DiagnosisResults {
                 shifted.findings[k] = g
             }
             shifted.inputVersions = Dictionary(uniqueKeysWithValues: part.inputVersions.map { ($0.key + base, $0.value) })
+            shifted.unrecognised = TemplateMiner()
             all.inputs += part.inputs
             all.linesPerInput += part.linesPerInput
             all.merge(shifted, evidenceLimit: evidenceLimit)
+            all.unrecognised.merge(part.unrecognised, inputOffset: base)
         }
         return all
     }

@@ -13,11 +13,17 @@ public struct MarkdownRenderer {
     public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
         let r = report.results
         var out = "## logdiag: "
-        out += report.incidents.isEmpty ? "no known failure found\n\n"
-            : "\(report.incidents.count) incident\(report.incidents.count == 1 ? "" : "s"), most important first\n\n"
+        let u = report.unrecognised.count
+        if report.incidents.isEmpty {
+            out += u > 0 ? "no known failure found, but \(u) kind\(u == 1 ? "" : "s") of error no rule recognises\n\n"
+                : "no known failure found, and no error-level line went unexplained\n\n"
+        } else {
+            out += "\(report.incidents.count) incident\(report.incidents.count == 1 ? "" : "s"), most important first"
+            out += u > 0 ? "; \(u) kind\(u == 1 ? "" : "s") of error no rule recognises\n\n" : "\n\n"
+        }
         for (k, i) in report.incidents.enumerated() {
             let f = i.cause
-            out += "### \(k + 1). \(f.severity.description.uppercased()): \(f.rule.title)\n\n"
+            out += "### \(k + 1). \(f.severity.description.uppercased()): \(f.title)\n\n"
             out += "Rule `\(f.rule.id)`, \(f.finding.count) line\(f.finding.count == 1 ? "" : "s")"
             if let a = f.finding.first, let b = f.finding.last { out += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
             out += ".\n\n**Cause.** \(f.cause)\n\n"
@@ -27,13 +33,30 @@ public struct MarkdownRenderer {
                 out += "Explains:\n\n"
                 for e in i.explained {
                     let ev = e.finding.evidence.first.map { " — `\($0.input):\($0.line)`" } ?? ""
-                    out += "- \(e.severity.description.uppercased()) \(e.rule.title) (`\(e.rule.id)`, \(e.finding.count)×)\(ev)\n"
+                    out += "- \(e.severity.description.uppercased()) \(e.title) (`\(e.rule.id)`, \(e.finding.count)×)\(ev)\n"
                 }
                 out += "\n"
             }
             if !f.rule.references.isEmpty {
                 out += "References: " + f.rule.references.map { "<\($0)>" }.joined(separator: ", ") + "\n\n"
             }
+        }
+        if !report.unrecognised.isEmpty {
+            out += "### Not recognised (no rule knows these; the first is the most likely cause)\n\n"
+            for (k, g) in report.unrecognised.enumerated() {
+                out += "\(k + 1). **\(g.severity.description.uppercased())** \(g.component.map { "\($0.name), " } ?? "")"
+                out += "\(g.count) line\(g.count == 1 ? "" : "s")"
+                if let a = g.first, let b = g.last { out += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
+                out += "\n\n" + fence(["template: " + g.template] + g.evidence.map { "\($0.input):\($0.line)  \($0.text)" })
+                    .split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n") + "\n"
+            }
+        }
+        if !report.belowThreshold.isEmpty {
+            out += "#### Below threshold (seen, but fewer times than the rule needs)\n\n| seen | what | rule | threshold |\n|---:|---|---|---|\n"
+            for f in report.belowThreshold {
+                out += "| \(f.finding.count) | \(cell(f.title)) | `\(f.rule.id)` | \(cell(f.rule.threshold?.text ?? "")) |\n"
+            }
+            out += "\n"
         }
         if !report.noise.isEmpty {
             out += "#### Known noise (harmless)\n\n| lines | what | rule |\n|---:|---|---|\n"

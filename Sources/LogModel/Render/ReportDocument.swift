@@ -28,6 +28,27 @@ public struct ReportDocument: Codable, Sendable {
         public let references: [String]
         /// Findings this one causes, folded into it (empty for those nested here).
         public let explains: [FindingEntry]
+        /// The rule has a threshold and matched fewer times: listed after the findings, never
+        /// counted for `--fail-on`.
+        public let belowThreshold: Bool
+        /// A generic rule (an error class with what it hit), at lower confidence than specific ones.
+        public let generic: Bool
+    }
+
+    /// Error-level lines no rule explained, grouped by template (docs/unrecognised.md).
+    public struct UnrecognisedEntry: Codable, Sendable {
+        public let template: String
+        public let severity: String
+        public let component: String?
+        public let count: Int
+        public let first: String?
+        public let last: String?
+        /// Rank score and what it is made of: higher is more likely the cause.
+        public let score: Int
+        public let beforeExit: Bool
+        public let firstInInput: Bool
+        public let relayed: Bool
+        public let evidence: [EvidenceLine]
     }
 
     public struct NoiseEntry: Codable, Sendable {
@@ -55,6 +76,8 @@ public struct ReportDocument: Codable, Sendable {
         public let noiseLines: Int
         public let incidents: Int
         public let findings: Int
+        public let unrecognised: Int
+        public let belowThreshold: Int
         public let worstSeverity: String?
     }
 
@@ -62,13 +85,16 @@ public struct ReportDocument: Codable, Sendable {
     public let schemaVersion: Int
     public let summary: Summary
     public let findings: [FindingEntry]
+    public let unrecognised: [UnrecognisedEntry]
     public let noise: [NoiseEntry]
     public let inputs: [InputEntry]
 
     public init(report: Report, inputs: [InputSummary] = []) {
         tool = "logdiag"
-        schemaVersion = 1
+        schemaVersion = 2
         findings = report.incidents.map { ReportDocument.entry($0.cause, explained: $0.explained) }
+            + report.belowThreshold.map { ReportDocument.entry($0, explained: []) }
+        unrecognised = report.unrecognised.map(ReportDocument.entry)
         noise = report.noise.map { NoiseEntry(rule: $0.rule.id, title: $0.rule.title, count: $0.count) }
         self.inputs = inputs.map { i in
             InputEntry(name: i.name, lines: i.lines, bytes: i.bytes, format: i.problem == nil ? i.format : nil,
@@ -78,6 +104,7 @@ public struct ReportDocument: Codable, Sendable {
         let r = report.results
         summary = Summary(inputs: max(r.inputs.count, inputs.count), lines: r.lines, events: r.events,
                           noiseLines: r.noiseLines, incidents: report.incidents.count, findings: report.findingCount,
+                          unrecognised: report.unrecognised.count, belowThreshold: report.belowThreshold.count,
                           worstSeverity: report.worstSeverity?.description)
     }
 
@@ -90,24 +117,67 @@ public struct ReportDocument: Codable, Sendable {
 
     /// One finding per line (`--output ndjson`): the entry without what it explains.
     public static func ndjsonLine(_ f: ReportedFinding) -> String {
+        line(entry(f, explained: []))
+    }
+
+    /// One unrecognised group as an NDJSON line.
+    public static func ndjsonLine(_ g: UnrecognisedGroup) -> String { line(entry(g)) }
+
+    /// The whole report as NDJSON: findings (below-threshold ones last), then unrecognised groups;
+    /// every line says which it is in `kind`.
+    public static func ndjson(_ report: Report) -> String {
+        (report.allReported + report.belowThreshold).map { ndjsonLine($0) }.joined()
+            + report.unrecognised.map { ndjsonLine($0) }.joined()
+    }
+
+    private struct Tagged<T: Encodable>: Encodable {
+        let kind: String
+        let value: T
+        func encode(to encoder: Encoder) throws {
+            try value.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(kind, forKey: Key(stringValue: "kind")!)
+        }
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+    }
+
+    private static func line(_ f: FindingEntry) -> String { encodeLine(Tagged(kind: "finding", value: f)) }
+    private static func line(_ u: UnrecognisedEntry) -> String { encodeLine(Tagged(kind: "unrecognised", value: u)) }
+
+    private static func encodeLine<T: Encodable>(_ v: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(entry(f, explained: [])) else { return "{}\n" }
+        guard let data = try? encoder.encode(v) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    static func entry(_ g: UnrecognisedGroup) -> UnrecognisedEntry {
+        UnrecognisedEntry(template: g.template, severity: g.severity.description, component: g.component?.name,
+                          count: g.count, first: g.first?.rfc3339, last: g.last?.rfc3339, score: g.score,
+                          beforeExit: g.beforeExit, firstInInput: g.firstInInput, relayed: g.relayed,
+                          evidence: g.evidence.map {
+                              EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
+                          })
     }
 
     static func entry(_ f: ReportedFinding, explained: [ReportedFinding]) -> FindingEntry {
         var key: [String: String] = [:]
         for (k, v) in zip(f.rule.key, f.finding.keyValues) where !v.isEmpty { key[k] = v }
         return FindingEntry(
-            rule: f.rule.id, title: f.rule.title, severity: f.severity.description, confidence: f.rule.confidence.rawValue,
+            rule: f.rule.id, title: f.title, severity: f.severity.description, confidence: f.rule.confidence.rawValue,
             cause: f.cause, fix: f.fix, fixCondition: f.fixCondition, count: f.finding.count,
             first: f.finding.first?.rfc3339, last: f.finding.last?.rfc3339, key: key, captures: f.finding.captures,
             component: f.finding.component?.name,
             evidence: f.finding.evidence.map {
                 EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
             },
-            references: f.rule.references, explains: explained.map { entry($0, explained: []) })
+            references: f.rule.references, explains: explained.map { entry($0, explained: []) },
+            belowThreshold: f.belowThreshold, generic: f.rule.generic)
     }
 }
 

@@ -3,10 +3,15 @@
 public struct TextRenderer: TerminalText {
     public var color: Bool
     public var width: Int
+    /// Cut evidence lines to the width (a terminal); in a pipe or file every line is whole.
+    public var clipEvidence: Bool
+    /// Unrecognised groups shown in full; the rest are counted.
+    public var unrecognisedShown = 5
 
-    public init(color: Bool = false, width: Int = 100) {
+    public init(color: Bool = false, width: Int = 100, clipEvidence: Bool = true) {
         self.color = color
         self.width = max(40, width)
+        self.clipEvidence = clipEvidence
     }
 
     func badge(_ s: Severity) -> String {
@@ -21,31 +26,28 @@ public struct TextRenderer: TerminalText {
 
 
     func clip(_ s: String, _ n: Int) -> String {
-        s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
+        !clipEvidence || s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
     }
 
     public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
         var out = ""
         let r = report.results
-        if report.incidents.isEmpty {
-            out += paint("No known failure found.", "32") + "\n"
-        } else {
-            let n = report.incidents.count
-            out += paint("\(n) incident\(n == 1 ? "" : "s") found", "1") + " (most important first)\n"
-        }
+        out += headline(report) + "\n"
         for (k, incident) in report.incidents.enumerated() {
             out += "\n"
             out += finding(incident.cause, number: k + 1)
             if !incident.explained.isEmpty {
                 out += "   " + paint("Explains:", "1") + "\n"
                 for e in incident.explained {
-                    out += "     - \(badge(e.severity)) \(e.rule.title) [\(e.rule.id)], \(times(e.finding.count))\n"
+                    out += "     - \(badge(e.severity)) \(e.title) [\(e.rule.id)], \(times(e.finding.count))\n"
                     for ev in e.finding.evidence.prefix(2) {
                         out += "         " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 12) + "\n"
                     }
                 }
             }
         }
+        out += unrecognised(report)
+        out += belowThreshold(report)
         out += "\n"
         if !report.noise.isEmpty {
             out += paint("Known noise", "1") + " (harmless, not causes): \(r.noiseLines) line\(r.noiseLines == 1 ? "" : "s")\n"
@@ -86,7 +88,7 @@ public struct TextRenderer: TerminalText {
 
     /// A finding as it arrives in follow mode: short, with its first evidence line.
     public func live(_ f: ReportedFinding) -> String {
-        var out = "\(badge(f.severity)) " + paint(f.rule.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        var out = "\(badge(f.severity)) " + paint(f.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
         if let ev = f.finding.evidence.first {
             out += "  " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 6) + "\n"
         }
@@ -100,9 +102,11 @@ public struct TextRenderer: TerminalText {
         var out = "\n" + paint("Stopped.", "1") + " "
         let r = report.results
         out += "\(r.lines) line\(r.lines == 1 ? "" : "s") read, \(r.noiseLines) known noise, "
-        out += report.incidents.isEmpty ? "no known failure found.\n" : "\(report.incidents.count) incident\(report.incidents.count == 1 ? "" : "s"):\n"
+        out += report.incidents.isEmpty ? "no known failure found" : "\(report.incidents.count) incident\(report.incidents.count == 1 ? "" : "s")"
+        if !report.unrecognised.isEmpty { out += ", \(report.unrecognised.count) kind\(report.unrecognised.count == 1 ? "" : "s") of unrecognised error" }
+        out += report.incidents.isEmpty ? ".\n" : ":\n"
         for (k, i) in report.incidents.enumerated() {
-            out += "  \(k + 1). \(badge(i.cause.severity)) \(i.cause.rule.title) [\(i.cause.rule.id)] ×\(i.cause.finding.count)"
+            out += "  \(k + 1). \(badge(i.cause.severity)) \(i.cause.title) [\(i.cause.rule.id)] ×\(i.cause.finding.count)"
             if !i.explained.isEmpty { out += ", explains \(i.explained.map(\.rule.id).joined(separator: ", "))" }
             out += "\n"
         }
@@ -111,8 +115,77 @@ public struct TextRenderer: TerminalText {
 
     func times(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
 
+    /// The first line: what was found, never an all-clear while an error went unexplained.
+    func headline(_ report: Report) -> String {
+        let u = report.unrecognised.count
+        let kinds = "\(u) kind\(u == 1 ? "" : "s") of error no rule recognises"
+        if !report.incidents.isEmpty {
+            let n = report.incidents.count
+            var line = paint("\(n) incident\(n == 1 ? "" : "s") found", "1") + " (most important first)"
+            if u > 0 { line += ", and \(kinds)" }
+            return line
+        }
+        if u > 0 {
+            return paint("No known failure found, but \(kinds)", "1;33") + " (the first is the most likely cause)"
+        }
+        if !report.belowThreshold.isEmpty {
+            let b = report.belowThreshold.count
+            return paint("No failure found at its threshold", "1") + "; \(b) seen fewer times than \(b == 1 ? "its rule needs" : "their rules need")"
+        }
+        return paint("No known failure found", "32") + ", and no error-level line went unexplained."
+    }
+
+    /// Error-level lines no rule knows, grouped by template, the most likely cause first.
+    func unrecognised(_ report: Report) -> String {
+        guard !report.unrecognised.isEmpty else { return "" }
+        var out = "\n" + paint("Not recognised", "1") + " (no rule knows these; the first is the most likely cause)\n"
+        for (k, g) in report.unrecognised.prefix(unrecognisedShown).enumerated() {
+            var head = "\(k + 1). \(badge(g.severity)) "
+            if let c = g.component { head += "\(c.name), " }
+            head += times(g.count)
+            if let a = g.first, let b = g.last { head += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
+            var why: [String] = []
+            if g.beforeExit { why.append("the last error before its process exited or its log ended") }
+            if g.firstInInput { why.append("the first error of its log") }
+            if g.relayed { why.append("reported by another component") }
+            if !why.isEmpty { head += " (" + why.joined(separator: "; ") + ")" }
+            out += head + "\n"
+            out += "   " + paint("Template:", "1") + " " + g.template + "\n"
+            for ev in g.evidence.prefix(3) {
+                out += "     " + paint("\(ev.input):\(ev.line)\(ev.quoted ? " (quoted)" : "")", "2") + "  " + clip(ev.text, width - 8) + "\n"
+            }
+            if g.count > min(3, g.evidence.count) { out += "     … and \(g.count - min(3, g.evidence.count)) more\n" }
+        }
+        let rest = report.unrecognised.count - unrecognisedShown
+        if rest > 0 { out += "   … and \(rest) more kind\(rest == 1 ? "" : "s") (-o json lists them all)\n" }
+        if report.inBaseline > 0 { out += "   (\(report.inBaseline) more seen in the baseline too, left out)\n" }
+        if report.results.unrecognised.droppedGroups > 0 {
+            let d = report.results.unrecognised
+            out += "   (\(d.droppedGroups) rarely seen kinds, \(d.droppedLines) lines, were dropped to keep memory bounded)\n"
+        }
+        if let ev = report.unrecognised.first?.evidence.first {
+            out += "   Turn one into a rule: logdiag rules new --from '\(ev.input):\(ev.line)'\n"
+        }
+        return out
+    }
+
+    /// Threshold rules that matched, but fewer times than they ask.
+    func belowThreshold(_ report: Report) -> String {
+        guard !report.belowThreshold.isEmpty else { return "" }
+        var out = "\n" + paint("Below threshold", "1") + " (seen, but fewer times than the rule needs to call it a failure)\n"
+        for f in report.belowThreshold {
+            let th = f.rule.threshold?.text ?? ""
+            out += "   - \(badge(f.severity)) \(f.title) [\(f.rule.id)]: seen \(f.finding.count == 1 ? "once" : "\(f.finding.count) times")"
+            out += " (the rule asks for \(th)); normal in the first minutes after start-up, a problem if it persists\n"
+            for ev in f.finding.evidence.prefix(2) {
+                out += "       " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 10) + "\n"
+            }
+        }
+        return out
+    }
+
     func finding(_ f: ReportedFinding, number: Int) -> String {
-        var out = "\(number). \(badge(f.severity)) " + paint(f.rule.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        var out = "\(number). \(badge(f.severity)) " + paint(f.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
         out += "   " + paint("Cause:", "1") + " " + wrap(f.cause, indent: 10, first: 10) + "\n"
         let fixLabel = f.fixCondition.map { "Fix (\($0)):" } ?? "Fix:"
         out += "   " + paint(fixLabel, "1;32") + " " + wrap(f.fix, indent: 8, first: fixLabel.count + 4) + "\n"

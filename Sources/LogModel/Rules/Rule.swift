@@ -48,6 +48,11 @@ public struct Rule: Sendable {
     /// The file and line the rule starts at.
     public let file: String
     public let line: Int
+    /// A generic cause (an error class such as "address already in use"): it runs only on
+    /// error-level events that no specific rule matched, so a specific rule always wins.
+    public var generic = false
+    /// Captures looked up in a knowledge table, capture name -> table kind (`port: port`).
+    public var lookup: [String: KnowledgeTable.Kind] = [:]
 }
 
 /// A component version such as `1.20.8`, compared numerically part by part.

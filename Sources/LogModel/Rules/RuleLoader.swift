@@ -6,7 +6,7 @@ public enum RuleLoader {
     static let idShape = try! PCRE2Pattern(#"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"#)
     static let ruleKeys: Set<String> = [
         "id", "title", "severity", "confidence", "noise", "match", "key", "threshold", "explains", "overlaps",
-        "cause", "fix", "fixes", "references", "samples",
+        "cause", "fix", "fixes", "references", "samples", "generic", "lookup",
     ]
     static let matchKeys: Set<String> = ["literals", "pattern", "component", "severity", "format", "field"]
 
@@ -34,10 +34,12 @@ public enum RuleLoader {
             // The basic resolver reads every plain scalar as a string: Yams' default one runs a
             // Foundation regular expression per scalar to guess its type, over half of start-up.
             // The two typed keys (`noise`, `threshold.count`) are read by `flag` and `integer`.
-            guard let node = try Yams.compose(yaml: text, Resolver.basic) else {
+            guard let node = try compose(text) else {
                 return ([], [RuleFileError(file: file, line: 1, ruleID: nil, message: "the file holds no rules")])
             }
             root = node
+        } catch let e as RuleFileError.Reason {
+            return ([], [RuleFileError(file: file, line: 1, ruleID: nil, message: e.message)])
         } catch let e as YamlError {
             return ([], [RuleFileError(file: file, line: yamlLine(e), ruleID: nil, message: "YAML: \(yamlMessage(e))")])
         } catch {
@@ -56,6 +58,48 @@ public enum RuleLoader {
             errors += ruleErrors
         }
         return (rules, errors)
+    }
+
+    /// Composes a rule or table file. Anchors and aliases are refused before parsing: a few
+    /// hundred bytes of nested aliases expand to billions of nodes, and rule files do not need them.
+    static func compose(_ text: String) throws -> Node? {
+        if let line = anchorLine(text) {
+            throw RuleFileError.Reason("YAML anchors and aliases (&name, *name) are not allowed in rule files (line \(line))")
+        }
+        if text.utf8.count > 16 << 20 { throw RuleFileError.Reason("the file is larger than 16 MiB") }
+        return try Yams.compose(yaml: text, Resolver.basic)
+    }
+
+    /// The first line with a YAML anchor or alias where a node may start: after `key: `, `- `,
+    /// `[`, `{`, `,` or at the start of a line. Quoted text is skipped.
+    static func anchorLine(_ text: String) -> Int? {
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var quote: Character?
+            var previous: Character = " "
+            var atNodeStart = true
+            for c in line {
+                defer { previous = c }
+                if let q = quote {
+                    if c == q { quote = nil }
+                    continue
+                }
+                if c == "#", previous == " " { break }
+                if atNodeStart {
+                    if c == " " { continue }
+                    if c == "&" || c == "*" { return lineNumber }
+                    if c == "'" || c == "\"" { quote = c; atNodeStart = false; continue }
+                    if c == "[" || c == "{" { continue }
+                }
+                if c == " " {
+                    atNodeStart = previous == ":" || previous == "-" || previous == ","
+                } else {
+                    atNodeStart = c == "[" || c == "{"
+                }
+            }
+        }
+        return nil
     }
 
     static func line(_ node: Node?) -> Int { (node?.mark?.line).map { $0 } ?? 1 }
@@ -153,14 +197,32 @@ public enum RuleLoader {
             }
         }
         let field = match["field"]?.string
+        var generic = false
+        if let g = map["generic"] {
+            if let b = flag(g) { generic = b } else { fail(g, "`generic` must be true or false") }
+        }
+        var lookup: [String: KnowledgeTable.Kind] = [:]
+        if let l = map["lookup"] {
+            if let m = l.mapping {
+                for (k, v) in m {
+                    guard let name = k.string, let kind = v.string.flatMap(KnowledgeTable.Kind.init(rawValue:)) else {
+                        fail(v, "`lookup` maps a capture to a table: port or path")
+                        continue
+                    }
+                    lookup[name] = kind
+                }
+            } else {
+                fail(l, "`lookup` must be a mapping of capture names to tables (port, path)")
+            }
+        }
 
         var threshold: Rule.Threshold?
         if let t = map["threshold"] {
-            if let m = t.mapping, let count = m["count"].flatMap(integer), count >= 1, let within = m["within"]?.string,
+            if let m = t.mapping, let count = m["count"].flatMap(integer), count >= 1, count <= 1_000_000, let within = m["within"]?.string,
                let nanos = parseDuration(within) {
                 threshold = Rule.Threshold(count: count, within: nanos, text: "at least \(count) within \(within)")
             } else {
-                fail(t, "`threshold` needs `count` (1 or more) and `within` (like 30s, 5m, 1h)")
+                fail(t, "`threshold` needs `count` (1 to 1000000) and `within` (like 30s, 5m, 1h; at most 720h)")
             }
         }
 
@@ -213,17 +275,23 @@ public enum RuleLoader {
                     pattern: pattern, components: components, severities: severities, formats: formats, field: field,
                     key: strings(map["key"], "key"), threshold: threshold, explains: strings(map["explains"], "explains"),
                     overlaps: strings(map["overlaps"], "overlaps"), cause: cause, fix: fix, fixes: fixes,
-                    references: references, samples: samples, file: file, line: line(node))
+                    references: references, samples: samples, file: file, line: line(node), generic: generic,
+                    lookup: lookup)
     }
 
-    /// `30s`, `5m`, `1h` as nanoseconds.
+    /// `30s`, `5m`, `1h` as nanoseconds; at most 30 days (a longer window is a mistake, and a huge
+    /// one would overflow).
     static func parseDuration(_ s: String) -> Int64? {
         guard let unit = s.last, let n = Int64(s.dropLast()), n > 0 else { return nil }
+        let scale: Int64
         switch unit {
-        case "s": return n * 1_000_000_000
-        case "m": return n * 60_000_000_000
-        case "h": return n * 3_600_000_000_000
+        case "s": scale = 1_000_000_000
+        case "m": scale = 60_000_000_000
+        case "h": scale = 3_600_000_000_000
         default: return nil
         }
+        let (v, overflow) = n.multipliedReportingOverflow(by: scale)
+        guard !overflow, v <= 30 * 24 * 3_600_000_000_000 else { return nil }
+        return v
     }
 }

@@ -4,6 +4,10 @@ public final class RuleSet: Sendable {
     public let rules: [Rule]
     public let patterns: [PCRE2Pattern]
     public let prefilter: LiteralPrefilter
+    /// The literals of generic rules, scanned only for error-level events no specific rule matched.
+    public let genericPrefilter: LiteralPrefilter
+    /// What ports and paths mean, for generic rules' `lookup`.
+    public let tables: KnowledgeTables
     /// Prefilter tags at or above this index belong to the version detector, not to a rule.
     public let versionTag: Int
     public let versionPattern: PCRE2Pattern
@@ -17,9 +21,10 @@ public final class RuleSet: Sendable {
     static let versionRegex = #"(?:[Vv]ersion(?:: |="|":"|=)|Starting (?:k3s|rke2) )(?<version>v\d+\.\d+(?:\.\d+)?)"#
 
     /// Compiles `rules`; a pattern that does not compile is an error naming the rule's file and line.
-    public init(rules: [Rule]) throws(RuleFileError) {
+    public init(rules: [Rule], tables: KnowledgeTables = KnowledgeTables.builtin) throws(RuleFileError) {
         var patterns: [PCRE2Pattern] = []
         var literals: [(bytes: [UInt8], tag: Int)] = []
+        var genericLiterals: [(bytes: [UInt8], tag: Int)] = []
         for (i, rule) in rules.enumerated() {
             do throws(PCRE2Pattern.CompileError) {
                 patterns.append(try PCRE2Pattern(rule.pattern))
@@ -27,13 +32,17 @@ public final class RuleSet: Sendable {
                 throw RuleFileError(file: rule.file, line: rule.line, ruleID: rule.id,
                                     message: "pattern does not compile: \(error)")
             }
-            for l in rule.literals { literals.append((Array(l.utf8), i)) }
+            for l in rule.literals {
+                if rule.generic { genericLiterals.append((Array(l.utf8), i)) } else { literals.append((Array(l.utf8), i)) }
+            }
         }
         versionTag = rules.count
         for l in RuleSet.versionLiterals { literals.append((Array(l.utf8), rules.count)) }
         self.rules = rules
         self.patterns = patterns
         prefilter = LiteralPrefilter(literals: literals)
+        genericPrefilter = LiteralPrefilter(literals: genericLiterals)
+        self.tables = tables
         versionPattern = try! PCRE2Pattern(RuleSet.versionRegex)
         componentIDs = rules.map { $0.components.compactMap { Component(name: $0)?.id } }
         var index: [String: Int] = [:]
@@ -57,7 +66,7 @@ public enum RuleLibrary {
         var rules: [Rule] = []
         var errors: [RuleFileError] = []
         var position: [String: Int] = [:]
-        let files = (builtins ? builtinFiles : []) + userFiles
+        let files = (builtins ? builtinFiles : []) + userFiles.filter { !KnowledgeTables.isTable($0.text) }
         for file in files {
             let (loaded, errs) = RuleLoader.load(text: file.text, file: file.name)
             errors += errs
@@ -76,4 +85,24 @@ public enum RuleLibrary {
         }
         return (rules, errors)
     }
+}
+
+extension RuleLibrary {
+    /// The built-in knowledge tables, then the tables among `userFiles` (files with `table:`).
+    public static func loadTables(userFiles: [(name: String, text: String)] = [], builtins: Bool = true)
+        -> (tables: KnowledgeTables, errors: [RuleFileError]) {
+        var tables = KnowledgeTables()
+        var errors: [RuleFileError] = []
+        for file in (builtins ? KnowledgeTables.builtinFiles : []) + userFiles where KnowledgeTables.isTable(file.text) {
+            let (t, errs) = KnowledgeTables.load(text: file.text, file: file.name)
+            errors += errs
+            if let t { tables.add(t) }
+        }
+        return (tables, errors)
+    }
+}
+
+extension KnowledgeTables {
+    /// The tables compiled into the binary.
+    public static let builtin: KnowledgeTables = RuleLibrary.loadTables().tables
 }

@@ -16,7 +16,7 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Mask IP addresses, hostnames and tokens in everything printed, for sharing.")
     var redact = false
 
-    @Option(help: "Exit with status 1 when a finding is at least this severe: info, warning, error (default) or fatal.")
+    @Option(help: "Exit with status 1 when a finding or an unrecognised error-level line is at least this severe: info, warning, error (default) or fatal.")
     var failOn: SeverityArgument = SeverityArgument(.error)
 
     /// Renders `report` in the chosen format (redacted when asked).
@@ -24,10 +24,11 @@ struct OutputOptions: ParsableArguments {
         let text: String
         switch output {
         case .text:
-            text = TextRenderer(color: Terminal.useColor(color) && !redact, width: Terminal.width)
+            text = TextRenderer(color: Terminal.useColor(color) && !redact, width: Terminal.width,
+                                clipEvidence: Terminal.isTTY(1))
                 .render(report, inputs: inputs)
         case .json: text = ReportDocument(report: report, inputs: inputs).json()
-        case .ndjson: text = report.allReported.map { ReportDocument.ndjsonLine($0) }.joined()
+        case .ndjson: text = ReportDocument.ndjson(report)
         case .markdown: text = MarkdownRenderer().render(report, inputs: inputs)
         case .sarif: text = SARIFRenderer().render(report)
         case .junit: text = JUnitRenderer(failOn: failOn.value).render(report)

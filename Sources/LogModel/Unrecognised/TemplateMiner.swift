@@ -1,0 +1,256 @@
+/// Error-level events that no rule explained, grouped by template (docs/unrecognised.md).
+public struct UnrecognisedGroup: Sendable {
+    /// The masked message; positions where grouped lines differed read `<*>`.
+    public internal(set) var template: String
+    var tokens: [[UInt8]]
+    public internal(set) var severity: Severity
+    public internal(set) var component: Component?
+    public internal(set) var count = 0
+    public internal(set) var first: Timestamp?
+    public internal(set) var last: Timestamp?
+    public internal(set) var evidence: [Evidence] = []
+    /// Inputs the lines came from (indexes into the results' input list).
+    public internal(set) var inputs: Set<Int> = []
+    /// The last unexplained error of its input before the process exited, restarted or the input ended.
+    public internal(set) var beforeExit = false
+    /// The first unexplained error of its input: the start of a cascade.
+    public internal(set) var firstInInput = false
+    /// Said by another component about this one (Rancher relaying a host's service, systemd).
+    public internal(set) var relayed = false
+    /// Order of first occurrence, for ties.
+    var firstSeq: Int
+    var lastSeq: Int
+
+    /// How likely this group is the cause; higher first (docs/unrecognised.md).
+    public var score: Int {
+        var s = severity == .fatal ? 40 : severity == .error ? 20 : 0
+        if beforeExit { s += 25 }
+        if firstInInput { s += 10 }
+        if relayed { s -= 15 }
+        return s
+    }
+
+    /// The most likely cause first; ties by first occurrence, then template, so the order never
+    /// depends on timing.
+    public static func ranked(_ groups: [UnrecognisedGroup]) -> [UnrecognisedGroup] {
+        groups.sorted { a, b in
+            if a.score != b.score { return a.score > b.score }
+            if a.firstSeq != b.firstSeq { return a.firstSeq < b.firstSeq }
+            return a.template < b.template
+        }
+    }
+}
+
+/// Streaming template miner in the manner of Drain (He et al., ICWS 2017): a message is masked,
+/// looked up by its exact template, else compared with the groups of the same length and first
+/// word; one close enough (most words equal) absorbs it, the differing words becoming `<*>`.
+/// Memory is bounded: beyond `capacity` groups the least recently seen quarter is dropped and
+/// counted.
+public struct TemplateMiner: Sendable {
+    public let capacity: Int
+    public let evidenceLimit: Int
+    /// Share of equal words for a line to join a group.
+    static let similarity = 0.6
+
+    public private(set) var groups: [UnrecognisedGroup] = []
+    /// Groups dropped to stay within `capacity`, and the lines they held.
+    public private(set) var droppedGroups = 0
+    public private(set) var droppedLines = 0
+    private var exact: [[UInt8]: Int] = [:]
+    private var buckets: [BucketKey: [Int]] = [:]
+    private var seq = 0
+    /// Per input: the group of its last unexplained error, or -1 when an explained error came after.
+    private var lastError: [Int: Int] = [:]
+    private var inputsWithFirst: Set<Int> = []
+
+    struct BucketKey: Hashable, Sendable {
+        let words: Int
+        let first: [UInt8]
+    }
+
+    public init(capacity: Int = 1000, evidenceLimit: Int = 5) {
+        self.capacity = max(8, capacity)
+        self.evidenceLimit = evidenceLimit
+    }
+
+    /// Adds one unexplained error-level line whose template is `template`.
+    mutating func add(template: [UInt8], severity: Severity, component: Component?, input: Int, relayed: Bool,
+                      time: Timestamp?, evidence: @autoclosure () -> Evidence) {
+        seq += 1
+        let g: Int
+        if let i = exact[template] {
+            g = i
+        } else {
+            let words = TemplateMiner.split(template)
+            let key = BucketKey(words: words.count, first: TemplateMiner.bucketWord(words.first))
+            if let i = closest(words, in: buckets[key] ?? []) {
+                g = i
+                absorb(words, into: i)
+            } else {
+                if groups.count >= capacity { evict() }
+                g = groups.count
+                groups.append(UnrecognisedGroup(template: String(decoding: template, as: UTF8.self), tokens: words,
+                                                severity: severity, component: component, firstSeq: seq, lastSeq: seq))
+                buckets[key, default: []].append(g)
+                if inputsWithFirst.insert(input).inserted { groups[g].firstInInput = true }
+            }
+            // Every distinct spelling of a group is remembered, up to a bound: past it a line takes
+            // the slower similarity path, memory stays flat.
+            if exact.count < capacity * 8 { exact[template] = g }
+        }
+        groups[g].count += 1
+        groups[g].lastSeq = seq
+        if severity > groups[g].severity { groups[g].severity = severity }
+        if groups[g].component == nil { groups[g].component = component }
+        if relayed { groups[g].relayed = true }
+        groups[g].inputs.insert(input)
+        if let t = time {
+            if groups[g].first == nil || t < groups[g].first! { groups[g].first = t }
+            if groups[g].last == nil || t > groups[g].last! { groups[g].last = t }
+        }
+        if groups[g].evidence.count < evidenceLimit { groups[g].evidence.append(evidence()) }
+        lastError[input] = g
+    }
+
+    /// An error-level line of `input` that a rule explained: the unexplained one before it is no
+    /// longer the input's last word.
+    mutating func noteExplainedError(input: Int) {
+        lastError[input] = -1
+    }
+
+    /// The process behind `input` exited or restarted (a version banner, systemd's exit line), or
+    /// the input ended: its last unexplained error is what it said before it went.
+    mutating func noteExit(input: Int) {
+        if let g = lastError[input], g >= 0, g < groups.count { groups[g].beforeExit = true }
+        lastError[input] = nil
+    }
+
+    /// Adds another miner's groups (parallel triage), in order; `inputOffset` renumbers its inputs.
+    mutating func merge(_ other: TemplateMiner, inputOffset: Int = 0) {
+        droppedGroups += other.droppedGroups
+        droppedLines += other.droppedLines
+        for o in other.groups {
+            let key = BucketKey(words: o.tokens.count, first: TemplateMiner.bucketWord(o.tokens.first))
+            let target: Int
+            if let i = exact[Array(o.template.utf8)] {
+                target = i
+            } else if let i = closest(o.tokens, in: buckets[key] ?? []) {
+                target = i
+                absorb(o.tokens, into: i)
+            } else {
+                if groups.count >= capacity { evict() }
+                seq += 1
+                var g = o
+                g.count = 0
+                g.evidence = []
+                g.inputs = []
+                g.firstSeq = seq + o.firstSeq
+                g.lastSeq = seq + o.lastSeq
+                target = groups.count
+                groups.append(g)
+                buckets[key, default: []].append(target)
+                exact[Array(o.template.utf8)] = target
+            }
+            var g = groups[target]
+            g.count += o.count
+            if o.severity > g.severity { g.severity = o.severity }
+            if g.component == nil { g.component = o.component }
+            g.relayed = g.relayed || o.relayed
+            g.beforeExit = g.beforeExit || o.beforeExit
+            g.firstInInput = g.firstInInput || o.firstInInput
+            g.inputs.formUnion(o.inputs.map { $0 + inputOffset })
+            if let f = o.first, g.first == nil || f < g.first! { g.first = f }
+            if let l = o.last, g.last == nil || l > g.last! { g.last = l }
+            for e in o.evidence where g.evidence.count < evidenceLimit && !g.evidence.contains(e) { g.evidence.append(e) }
+            groups[target] = g
+        }
+        seq += other.seq
+    }
+
+    /// Whether `template` is one of this miner's templates, or one of them with `<*>` where it differs.
+    public func knows(_ words: [[UInt8]]) -> Bool {
+        let key = BucketKey(words: words.count, first: TemplateMiner.bucketWord(words.first))
+        for i in buckets[key] ?? [] where TemplateMiner.agree(groups[i].tokens, words) { return true }
+        return false
+    }
+
+    // MARK: internals
+
+    static func split(_ t: [UInt8]) -> [[UInt8]] {
+        t.split(separator: 0x20, omittingEmptySubsequences: true).map(Array.init)
+    }
+
+    static let wildcard = Array("<*>".utf8)
+
+    /// The bucket of a template: masked first words share one.
+    static func bucketWord(_ w: [UInt8]?) -> [UInt8] {
+        guard let w else { return [] }
+        return w.first == 0x3C ? wildcard : w
+    }
+
+    /// Two templates that are the same but where one has `<*>`.
+    static func agree(_ a: [[UInt8]], _ b: [[UInt8]]) -> Bool {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y && x != wildcard && y != wildcard { return false }
+        return true
+    }
+
+    private func closest(_ words: [[UInt8]], in candidates: [Int]) -> Int? {
+        var best: (Int, Double)?
+        for i in candidates {
+            let t = groups[i].tokens
+            guard t.count == words.count else { continue }
+            var same = 0
+            var fixedDiffer = false
+            for (x, y) in zip(t, words) {
+                if x == y || x == TemplateMiner.wildcard { same += 1 } else if x.first != 0x3C && y.first != 0x3C {
+                    fixedDiffer = true
+                }
+            }
+            // Two words that are both vocabulary and differ in a short line are different failures.
+            if fixedDiffer, words.count < 4 { continue }
+            let sim = Double(same) / Double(max(1, words.count))
+            if sim >= TemplateMiner.similarity, best == nil || sim > best!.1 { best = (i, sim) }
+        }
+        return best?.0
+    }
+
+    private mutating func absorb(_ words: [[UInt8]], into i: Int) {
+        var t = groups[i].tokens
+        var changed = false
+        for k in t.indices where t[k] != words[k] && t[k] != TemplateMiner.wildcard {
+            t[k] = TemplateMiner.wildcard
+            changed = true
+        }
+        if changed {
+            groups[i].tokens = t
+            groups[i].template = t.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        }
+    }
+
+    /// Drops the least recently seen quarter of the groups and rebuilds the indexes.
+    private mutating func evict() {
+        let drop = max(1, groups.count / 4)
+        let order = groups.indices.sorted { groups[$0].lastSeq < groups[$1].lastSeq }
+        let gone = Set(order.prefix(drop))
+        var remap = [Int](repeating: -1, count: groups.count)
+        var kept: [UnrecognisedGroup] = []
+        kept.reserveCapacity(groups.count - drop)
+        for (i, g) in groups.enumerated() {
+            if gone.contains(i) {
+                droppedGroups += 1
+                droppedLines += g.count
+            } else {
+                remap[i] = kept.count
+                kept.append(g)
+            }
+        }
+        groups = kept
+        exact = exact.compactMapValues { remap[$0] >= 0 ? remap[$0] : nil }
+        buckets = [:]
+        for (i, g) in groups.enumerated() {
+            buckets[BucketKey(words: g.tokens.count, first: TemplateMiner.bucketWord(g.tokens.first)), default: []].append(i)
+        }
+        lastError = lastError.compactMapValues { $0 < 0 ? $0 : (remap[$0] >= 0 ? remap[$0] : nil) }
+    }
+}
