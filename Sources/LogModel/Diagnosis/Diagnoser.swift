@@ -109,6 +109,7 @@ public final class Diagnoser {
 
     /// Unexplained error-level events by template, and the reusable buffer they are masked into.
     @exclusivity(unchecked) private var miner: TemplateMiner
+    @exclusivity(unchecked) private var warningMiner: TemplateMiner
     @exclusivity(unchecked) private var maskBuffer: [UInt8] = []
     private let masker = TemplateMasker()
     private let hasGeneric: Bool
@@ -125,6 +126,7 @@ public final class Diagnoser {
         self.ruleSet = ruleSet
         self.evidenceLimit = evidenceLimit
         miner = TemplateMiner(capacity: templateCapacity, evidenceLimit: min(5, evidenceLimit))
+        warningMiner = TemplateMiner(capacity: templateCapacity / 2, evidenceLimit: min(5, evidenceLimit))
         hasGeneric = ruleSet.rules.contains(where: \.generic)
         maskBuffer.reserveCapacity(TemplateMasker.maxTemplateBytes + 16)
         let scratch = ruleSet.patterns.map { $0.makeScratch() }
@@ -190,6 +192,7 @@ public final class Diagnoser {
         for (k, f) in zip(storeKeys, store) { r.findings[k] = f }
         for d in deferred where d.alive { r.addBelowThreshold(deferredFinding(d)) }
         r.unrecognised = miner
+        r.unrecognisedWarnings = warningMiner
         return r
     }
 
@@ -224,6 +227,7 @@ public final class Diagnoser {
     /// Takes input statistics the event source counted.
     public func finishInput(_ index: Int, lines: Int, bytes: Int, splitLines: Int) {
         miner.noteExit(input: index)
+        warningMiner.noteExit(input: index)
         base.linesPerInput[index] = lines
         base.lines += lines
         base.bytes += bytes
@@ -239,8 +243,20 @@ public final class Diagnoser {
             if match(inner.pointee, quoted: true) { hit = true }
             if inner.pointee.severity > severity { severity = inner.pointee.severity }
         }
-        // Only error-level events reach the fallback: the per-line cost of the rest is one compare.
-        if severity >= .error { fallback(e, hit: hit) }
+        // Only error- and warning-level events reach the fallback: the per-line cost of the rest is
+        // one compare.
+        if severity >= .error { fallback(e, hit: hit) } else if severity == .warning, !hit { mineWarning(e) }
+    }
+
+    /// A warning no rule explained: kept in its own groups, shown when nothing at error level is.
+    @inline(never)
+    private func mineWarning(_ e: borrowing LogEvent) {
+        if let inner = e.innerEvent, inner.pointee.severity == .warning {
+            mine(inner.pointee, relayed: false, quoted: true, into: &warningMiner)
+        } else {
+            let relayed = e.host != nil
+            mine(e, relayed: relayed, quoted: false, into: &warningMiner)
+        }
     }
 
     /// An error-level event: if no rule explained it, a generic rule may (an error class such as
@@ -254,13 +270,13 @@ public final class Diagnoser {
         // The component's own words: the quoted line when Rancher relays one.
         if let inner = e.innerEvent, inner.pointee.severity >= .error {
             if matchGeneric(inner.pointee, quoted: true) { miner.noteExplainedError(input: e.input); return }
-            mine(inner.pointee, relayed: false, quoted: true)
+            mine(inner.pointee, relayed: false, quoted: true, into: &miner)
         } else {
             if matchGeneric(e, quoted: false) { miner.noteExplainedError(input: e.input); return }
             // Read before `||`: its autoclosures cannot capture a borrowed event.
             let relayedByHost = e.host != nil
             let systemd = e.component?.name == "systemd"
-            mine(e, relayed: relayedByHost || systemd || exited, quoted: false)
+            mine(e, relayed: relayedByHost || systemd || exited, quoted: false, into: &miner)
         }
     }
 
@@ -269,7 +285,7 @@ public final class Diagnoser {
         ByteScan.find("Main process exited, code=", in: m) != nil
     }
 
-    private func mine(_ e: borrowing LogEvent, relayed: Bool, quoted: Bool) {
+    private func mine(_ e: borrowing LogEvent, relayed: Bool, quoted: Bool, into miner: inout TemplateMiner) {
         masker.mask(e.message, into: &maskBuffer)
         if maskBuffer.isEmpty { return }
         let name = inputName(e.input)
@@ -332,6 +348,7 @@ public final class Diagnoser {
         else { return }
         // A version banner after errors: the process restarted.
         miner.noteExit(input: e.input)
+        warningMiner.noteExit(input: e.input)
         if let c = e.component { base.versions[c.name] = v } else { base.inputVersions[e.input] = v }
     }
 
@@ -727,6 +744,8 @@ public final class Diagnoser {
         rest.findings = [:]
         miner.merge(rest.unrecognised)
         rest.unrecognised = TemplateMiner()
+        warningMiner.merge(rest.unrecognisedWarnings)
+        rest.unrecognisedWarnings = TemplateMiner()
         base.merge(rest, evidenceLimit: evidenceLimit)
         for i in noiseSlot.indices { noiseSlot[i] = -1 }
         for (s, n) in base.noise.enumerated() where n.ruleIndex >= 0 && n.ruleIndex < ruleCount && noiseSlot[n.ruleIndex] < 0 {
@@ -758,6 +777,8 @@ public struct DiagnosisResults: Sendable {
     public var inputVersions: [Int: Version] = [:]
     /// Error-level events no rule explained, by template.
     public var unrecognised = TemplateMiner()
+    /// Warning-level events no rule explained, by template.
+    public var unrecognisedWarnings = TemplateMiner(capacity: 500)
     /// Matches of threshold rules dropped from memory before their threshold was met, per rule.
     var belowThreshold: [Int: Finding] = [:]
 
@@ -799,6 +820,7 @@ public struct DiagnosisResults: Sendable {
         inputVersions.merge(o.inputVersions) { a, _ in a }
         for k in o.belowThreshold.keys.sorted() { addBelowThreshold(o.belowThreshold[k]!) }
         unrecognised.merge(o.unrecognised, inputOffset: 0)
+        unrecognisedWarnings.merge(o.unrecognisedWarnings, inputOffset: 0)
     }
 }
 
@@ -878,7 +900,7 @@ extension Diagnoser {
         let scratch = pattern.makeScratch()
         guard pattern.matches(subject, scratch: scratch) else { return nil }
         var seenLiteral = false
-        ruleSet.prefilter.scan(e.message) { tag in if tag == i { seenLiteral = true } }
+        (rule.generic ? ruleSet.genericPrefilter : ruleSet.prefilter).scan(e.message) { tag in if tag == i { seenLiteral = true } }
         return (pattern.captures(in: subject, scratch: scratch), seenLiteral)
     }
 }

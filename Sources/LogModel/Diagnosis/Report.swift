@@ -26,6 +26,9 @@ public struct Report: Sendable {
     public let results: DiagnosisResults
     /// Error-level events no rule explained, grouped by template, the most likely cause first.
     public let unrecognised: [UnrecognisedGroup]
+    /// Warning-level lines no rule explained, grouped the same way: shown when nothing at error
+    /// level is, so that even then the report points at lines.
+    public let unrecognisedWarnings: [UnrecognisedGroup]
     /// Unrecognised groups left out because a healthy baseline has the same template.
     public let inBaseline: Int
     /// Threshold rules that matched fewer times than their threshold, one entry per rule.
@@ -131,16 +134,17 @@ public struct Report: Sendable {
             return r
         }.sorted { ($0.severity, $1.rule.id) > ($1.severity, $0.rule.id) }
 
-        var mined = results.unrecognised.groups
         var known = 0
-        if let baseline {
-            mined = mined.filter { g in
+        func unknown(_ groups: [UnrecognisedGroup]) -> [UnrecognisedGroup] {
+            guard let baseline else { return groups }
+            return groups.filter { g in
                 if baseline.knows(g.tokens) { known += 1; return false }
                 return true
             }
         }
+        unrecognised = UnrecognisedGroup.ranked(unknown(results.unrecognised.groups))
+        unrecognisedWarnings = UnrecognisedGroup.ranked(unknown(results.unrecognisedWarnings.groups))
         inBaseline = known
-        unrecognised = UnrecognisedGroup.ranked(mined)
     }
 
     /// A finding whose key captures are all missing (the line named no host) joins the finding of
@@ -176,7 +180,14 @@ public struct Report: Sendable {
     }
 
     /// True when nothing at all was reported: no incident, no unrecognised error, nothing below a threshold.
-    public var isSilent: Bool { incidents.isEmpty && unrecognised.isEmpty && belowThreshold.isEmpty }
+    public var isSilent: Bool { incidents.isEmpty && unrecognised.isEmpty && belowThreshold.isEmpty && unrecognisedWarnings.isEmpty }
+
+    /// The unrecognised groups a person is shown: the error-level ones, or when there are none and
+    /// no incident, the warnings.
+    public var unrecognisedShown: [UnrecognisedGroup] {
+        if !unrecognised.isEmpty || !incidents.isEmpty { return unrecognised }
+        return unrecognisedWarnings
+    }
 
     public var findingCount: Int { incidents.reduce(0) { $0 + 1 + $1.explained.count } }
 }

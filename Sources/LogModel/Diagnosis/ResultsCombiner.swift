@@ -14,10 +14,12 @@ extension DiagnosisResults {
             }
             shifted.inputVersions = Dictionary(uniqueKeysWithValues: part.inputVersions.map { ($0.key + base, $0.value) })
             shifted.unrecognised = TemplateMiner()
+            shifted.unrecognisedWarnings = TemplateMiner()
             all.inputs += part.inputs
             all.linesPerInput += part.linesPerInput
             all.merge(shifted, evidenceLimit: evidenceLimit)
             all.unrecognised.merge(part.unrecognised, inputOffset: base)
+            all.unrecognisedWarnings.merge(part.unrecognisedWarnings, inputOffset: base)
         }
         return all
     }

@@ -6,7 +6,11 @@ public struct CorpusCase: Sendable {
     public let name: String
     public let directory: String
     public let logFiles: [String]
+    /// The rule id an expert names; nil for a noise-only case and for one whose cause no rule knows.
     public let rootCause: String?
+    /// `root-cause: unrecognised`: a real failure no rule is written for; the key evidence line
+    /// must be what the report shows first (a generic finding or the first unrecognised group).
+    public let expectsUnrecognised: Bool
     public let evidence: [String]
     public let noise: [String]
     public let also: [String]
@@ -51,7 +55,8 @@ public struct CorpusCase: Sendable {
         }
         if logs.isEmpty { throw CorpusError("\(directory): no log files beside expected.yaml") }
         return CorpusCase(name: name, directory: directory, logFiles: logs.sorted(),
-                          rootCause: root == "none" ? nil : root, evidence: list("evidence"), noise: list("noise"),
+                          rootCause: root == "none" || root == "unrecognised" ? nil : root,
+                          expectsUnrecognised: root == "unrecognised", evidence: list("evidence"), noise: list("noise"),
                           also: list("also"), source: source, year: map["year"]?.int)
     }
 }
@@ -72,6 +77,18 @@ public struct CaseResult: Sendable {
     public let missedEvidence: [String]
     /// Lines the case marks as noise that no noise rule recognised... or that a finding claimed.
     public let noiseClaimed: [String]
+    /// One of the case's evidence lines is in what the report shows first: the first incident
+    /// (its cause or what it explains), or the first unrecognised group.
+    public let keyLineFirst: Bool
+    /// The case has a cause and the report said nothing at all.
+    public let silent: Bool
+    /// Templates of the unrecognised groups (for noise-only cases these are false alarms).
+    public let unrecognised: [String]
+    /// What the report shows first: a rule id, or `unrecognised: TEMPLATE`.
+    public let firstShownLabel: String
+
+    /// Whether the case names a failure (a rule, or an unrecognised one).
+    public var hasCause: Bool { corpusCase.rootCause != nil || corpusCase.expectsUnrecognised }
 
     /// 1-based rank of the expected cause, nil when it is absent.
     public var rank: Int? {
@@ -80,7 +97,8 @@ public struct CaseResult: Sendable {
     }
 
     public var passed: Bool {
-        if corpusCase.rootCause == nil { return unexpected.isEmpty }
+        if corpusCase.expectsUnrecognised { return keyLineFirst && unexpected.isEmpty }
+        if corpusCase.rootCause == nil { return unexpected.isEmpty && unrecognised.isEmpty }
         return rank == 1 && unexpected.isEmpty && missedEvidence.isEmpty
     }
 }
@@ -90,6 +108,17 @@ public struct CorpusEvaluator {
     public let ruleSet: RuleSet
 
     public init(ruleSet: RuleSet) { self.ruleSet = ruleSet }
+
+    /// Leave-one-rule-out: the case run with its expected rule, and the rules that rule explains,
+    /// taken out of the library. Does the fallback still show a key line first? Nil for cases
+    /// without a rule to take out.
+    public func evaluateHoldingOut(_ c: CorpusCase) -> CaseResult? {
+        guard let rc = c.rootCause, let rule = ruleSet.rule(id: rc) else { return nil }
+        let out = Set([rc] + rule.explains)
+        guard let reduced = try? RuleSet(rules: ruleSet.rules.filter { !out.contains($0.id) }, tables: ruleSet.tables)
+        else { return nil }
+        return CorpusEvaluator(ruleSet: reduced).evaluate(c)
+    }
 
     public func evaluate(_ c: CorpusCase) -> CaseResult {
         let diagnoser = Diagnoser(ruleSet: ruleSet, evidenceLimit: 50)
@@ -105,6 +134,8 @@ public struct CorpusEvaluator {
         let ranking = report.incidents.map(\.cause.rule.id)
         var allowed = Set(c.also)
         if let rc = c.rootCause { allowed.insert(rc) }
+        // A failure no rule knows may be named by a generic rule (an error class).
+        if c.expectsUnrecognised { allowed.formUnion(ruleSet.rules.filter(\.generic).map(\.id)) }
         var unexpected: [String] = []
         for (k, incident) in report.incidents.enumerated() where incident.cause.severity >= .warning {
             // Consequences folded under the expected cause are explained, not unexpected.
@@ -127,8 +158,25 @@ public struct CorpusEvaluator {
             ([i.cause] + i.explained).filter { $0.severity >= .warning }
                 .flatMap { $0.finding.evidence.map { "\($0.input):\($0.line)" } }
         })
+        let firstShown: Set<String>
+        let label: String
+        if let top = report.incidents.first {
+            firstShown = Set(([top.cause] + top.explained).flatMap { $0.finding.evidence.map { "\($0.input):\($0.line)" } })
+            label = top.cause.rule.id
+        } else if let g = report.unrecognisedShown.first {
+            firstShown = Set(g.evidence.map { "\($0.input):\($0.line)" })
+            label = "unrecognised \(g.severity): \(g.template)"
+        } else {
+            firstShown = []
+            label = "nothing"
+        }
+        let keyLineFirst = c.evidence.contains { firstShown.contains($0) }
+        if c.expectsUnrecognised { missed = c.evidence.filter { !firstShown.contains($0) } }
+        let hasCause = c.rootCause != nil || c.expectsUnrecognised
         return CaseResult(corpusCase: c, ranking: ranking, unexpected: unexpected, missedEvidence: missed,
-                          noiseClaimed: c.noise.filter { findingLines.contains($0) })
+                          noiseClaimed: c.noise.filter { findingLines.contains($0) }, keyLineFirst: keyLineFirst,
+                          silent: hasCause && report.isSilent, unrecognised: report.unrecognised.map(\.template),
+                          firstShownLabel: label)
     }
 }
 
@@ -142,14 +190,32 @@ public struct CorpusTotals: Sendable {
     public let noiseOnlyFalseFindings: Int
     public let evidenceExpected: Int
     public let evidenceMissed: Int
+    /// Cases whose cause no rule knows, and how many of those show a key line first.
+    public let unrecognisedCases: Int
+    public let unrecognisedKeyLineFirst: Int
+    /// Cases with a cause (a rule or an unrecognised one) where a key line is shown first.
+    public let keyLineFirst: Int
+    public let withAnyCause: Int
+    /// Cases with a cause where the report said nothing.
+    public let silent: Int
+    /// False alarms on noise-only cases: unrecognised groups.
+    public let noiseOnlyUnrecognised: Int
 
     public init(_ results: [CaseResult]) {
         cases = results.count
+        let anyCause = results.filter(\.hasCause)
+        withAnyCause = anyCause.count
+        keyLineFirst = anyCause.filter(\.keyLineFirst).count
+        silent = anyCause.filter(\.silent).count
+        let unknown = results.filter(\.corpusCase.expectsUnrecognised)
+        unrecognisedCases = unknown.count
+        unrecognisedKeyLineFirst = unknown.filter(\.keyLineFirst).count
+        noiseOnlyUnrecognised = results.filter { !$0.hasCause }.reduce(0) { $0 + $1.unrecognised.count }
         let caused = results.filter { $0.corpusCase.rootCause != nil }
         withCause = caused.count
         top1 = caused.filter { $0.rank == 1 }.count
         top3 = caused.filter { ($0.rank ?? 99) <= 3 }.count
-        let noiseCases = results.filter { $0.corpusCase.rootCause == nil }
+        let noiseCases = results.filter { !$0.hasCause }
         noiseOnly = noiseCases.count
         noiseOnlyFalseFindings = noiseCases.reduce(0) { $0 + $1.unexpected.count }
         evidenceExpected = results.reduce(0) { $0 + $1.corpusCase.evidence.count }

@@ -23,11 +23,22 @@ public enum LevelWord {
         return v
     }
 
-    /// Plain text: a severity guessed from its words, `default` when none says anything.
+    /// Plain text: a severity guessed from its words, `default` when none says anything. A program
+    /// that prints one line to stderr and exits rarely says "error": the words of failing system
+    /// calls and of refused configurations count too.
     public static func guess(_ m: UnsafeBufferPointer<UInt8>, default d: Severity) -> Severity {
         if ByteScan.containsLowercased("panic:", in: m) || ByteScan.containsLowercased("fatal", in: m) { return .fatal }
         if ByteScan.containsLowercased("error", in: m) || ByteScan.containsLowercased("failed", in: m)
-            || ByteScan.containsLowercased("refused", in: m) || ByteScan.containsLowercased("denied", in: m) {
+            || ByteScan.containsLowercased("refused", in: m) || ByteScan.containsLowercased("denied", in: m)
+            || ByteScan.containsLowercased("unable to", in: m) || ByteScan.containsLowercased("cannot ", in: m)
+            || ByteScan.containsLowercased("could not", in: m) || ByteScan.containsLowercased("read-only file system", in: m)
+            || ByteScan.containsLowercased("no space left", in: m) || ByteScan.containsLowercased("not permitted", in: m)
+            || ByteScan.containsLowercased("no such file or directory", in: m)
+            || ByteScan.containsLowercased("address already in use", in: m) {
+            return .error
+        }
+        // systemd: `kubelet.service: Main process exited, code=exited, status=1/FAILURE`.
+        if ByteScan.find("Main process exited, code=", in: m) != nil, ByteScan.find("status=0/SUCCESS", in: m) == nil {
             return .error
         }
         if ByteScan.containsLowercased("warn", in: m) { return .warning }

@@ -48,6 +48,8 @@ public struct ReportDocument: Codable, Sendable {
         public let beforeExit: Bool
         public let firstInInput: Bool
         public let relayed: Bool
+        public let namesCause: Bool
+        public let summary: Bool
         public let evidence: [EvidenceLine]
     }
 
@@ -86,6 +88,8 @@ public struct ReportDocument: Codable, Sendable {
     public let summary: Summary
     public let findings: [FindingEntry]
     public let unrecognised: [UnrecognisedEntry]
+    /// Warning-level lines no rule explained (shown by the text report when nothing at error level is).
+    public let unrecognisedWarnings: [UnrecognisedEntry]
     public let noise: [NoiseEntry]
     public let inputs: [InputEntry]
 
@@ -95,6 +99,7 @@ public struct ReportDocument: Codable, Sendable {
         findings = report.incidents.map { ReportDocument.entry($0.cause, explained: $0.explained) }
             + report.belowThreshold.map { ReportDocument.entry($0, explained: []) }
         unrecognised = report.unrecognised.map(ReportDocument.entry)
+        unrecognisedWarnings = report.unrecognisedWarnings.map(ReportDocument.entry)
         noise = report.noise.map { NoiseEntry(rule: $0.rule.id, title: $0.rule.title, count: $0.count) }
         self.inputs = inputs.map { i in
             InputEntry(name: i.name, lines: i.lines, bytes: i.bytes, format: i.problem == nil ? i.format : nil,
@@ -160,6 +165,7 @@ public struct ReportDocument: Codable, Sendable {
         UnrecognisedEntry(template: g.template, severity: g.severity.description, component: g.component?.name,
                           count: g.count, first: g.first?.rfc3339, last: g.last?.rfc3339, score: g.score,
                           beforeExit: g.beforeExit, firstInInput: g.firstInInput, relayed: g.relayed,
+                          namesCause: g.namesCause, summary: g.summary,
                           evidence: g.evidence.map {
                               EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
                           })

@@ -132,14 +132,23 @@ public struct TextRenderer: TerminalText {
             let b = report.belowThreshold.count
             return paint("No failure found at its threshold", "1") + "; \(b) seen fewer times than \(b == 1 ? "its rule needs" : "their rules need")"
         }
+        if !report.unrecognisedWarnings.isEmpty {
+            let w = report.unrecognisedWarnings.count
+            return paint("No known failure found", "32") + ", and no error-level line went unexplained; "
+                + "\(w) kind\(w == 1 ? "" : "s") of warning no rule knows, below"
+        }
         return paint("No known failure found", "32") + ", and no error-level line went unexplained."
     }
 
     /// Error-level lines no rule knows, grouped by template, the most likely cause first.
     func unrecognised(_ report: Report) -> String {
-        guard !report.unrecognised.isEmpty else { return "" }
-        var out = "\n" + paint("Not recognised", "1") + " (no rule knows these; the first is the most likely cause)\n"
-        for (k, g) in report.unrecognised.prefix(unrecognisedShown).enumerated() {
+        let shown = report.unrecognisedShown
+        guard !shown.isEmpty else { return "" }
+        let warningsOnly = report.unrecognised.isEmpty
+        var out = "\n" + paint(warningsOnly ? "Warnings not recognised" : "Not recognised", "1")
+            + (warningsOnly ? " (no error-level line went unexplained; these warnings no rule knows, the first is the most likely to matter)\n"
+                : " (no rule knows these; the first is the most likely cause)\n")
+        for (k, g) in shown.prefix(unrecognisedShown).enumerated() {
             var head = "\(k + 1). \(badge(g.severity)) "
             if let c = g.component { head += "\(c.name), " }
             head += times(g.count)
@@ -156,14 +165,14 @@ public struct TextRenderer: TerminalText {
             }
             if g.count > min(3, g.evidence.count) { out += "     … and \(g.count - min(3, g.evidence.count)) more\n" }
         }
-        let rest = report.unrecognised.count - unrecognisedShown
+        let rest = shown.count - unrecognisedShown
         if rest > 0 { out += "   … and \(rest) more kind\(rest == 1 ? "" : "s") (-o json lists them all)\n" }
         if report.inBaseline > 0 { out += "   (\(report.inBaseline) more seen in the baseline too, left out)\n" }
         if report.results.unrecognised.droppedGroups > 0 {
             let d = report.results.unrecognised
             out += "   (\(d.droppedGroups) rarely seen kinds, \(d.droppedLines) lines, were dropped to keep memory bounded)\n"
         }
-        if let ev = report.unrecognised.first?.evidence.first {
+        if let ev = shown.first?.evidence.first {
             out += "   Turn one into a rule: logdiag rules new --from '\(ev.input):\(ev.line)'\n"
         }
         return out

@@ -11,6 +11,8 @@ enum BuiltinRuleFiles {
             ("builtin:control-plane.yaml", PackageResources.control_plane_yaml),
             ("builtin:etcd.yaml", PackageResources.etcd_yaml),
             ("builtin:rancher.yaml", PackageResources.rancher_yaml),
+            ("builtin:generic.yaml", PackageResources.generic_yaml),
+            ("builtin:startup-noise.yaml", PackageResources.startup_noise_yaml),
         ].map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }
     }
 }

@@ -17,8 +17,17 @@ public enum RuleChecker {
                 if !p.jitCompiled {
                     errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "pattern does not JIT-compile"))
                 }
-                let names = Set(p.captureNames.map(\.name)).union(implicitNames)
-                for text in [r.cause, r.fix] + r.fixes.map(\.fix) {
+                var names = Set(p.captureNames.map(\.name)).union(implicitNames)
+                for (capture, _) in r.lookup {
+                    if !names.contains(capture) {
+                        errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "lookup of `\(capture)`, which is not a named capture"))
+                    }
+                    names.formUnion(KnowledgeTable.placeholderNames(for: capture))
+                }
+                if !r.lookup.isEmpty, !r.generic {
+                    errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "`lookup` is only for generic rules (generic: true)"))
+                }
+                for text in [r.title, r.cause, r.fix] + r.fixes.map(\.fix) {
                     for n in Template.names(in: text) where !names.contains(n) {
                         errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
                                             message: "template uses {\(n)}, which is not a named capture"))
@@ -65,8 +74,10 @@ public enum RuleChecker {
                             errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
                                                 message: "capture `\(k)` is '\(hit.captures[k] ?? "<none>")', sample expects '\(v)'"))
                         }
+                        // Generic rules overlap specific ones by design: they run only where no
+                        // specific rule matched.
                         for (j, other) in set.rules.enumerated() where j != i && !r.overlaps.contains(other.id)
-                            && !other.overlaps.contains(r.id) {
+                            && !other.overlaps.contains(r.id) && other.generic == r.generic {
                             if diagnoser.probe(rule: j, e) != nil {
                                 errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
                                                     message: "sample is also matched by `\(other.id)`; declare `overlaps: [\(other.id)]` if that is intended"))
@@ -75,6 +86,42 @@ public enum RuleChecker {
                     } else if hit != nil {
                         errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
                                             message: "sample should not match but does: \(s.line)"))
+                    }
+                }
+            }
+        }
+        return errors
+    }
+}
+
+extension RuleChecker {
+    /// Every table entry's samples must be matched by a generic rule that looks up a capture in
+    /// that table, and the lookup must land on that entry.
+    public static func check(tables: KnowledgeTables, rules: [Rule], onlyFiles: Set<String>? = nil) -> [RuleFileError] {
+        guard let set = try? RuleSet(rules: rules, tables: tables) else { return [] }
+        let diagnoser = Diagnoser(ruleSet: set)
+        var errors: [RuleFileError] = []
+        for (kind, table) in tables.byKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let lookers = set.rules.indices.filter { set.rules[$0].generic && set.rules[$0].lookup.values.contains(kind) }
+            for entry in table.entries where onlyFiles == nil || onlyFiles!.contains(entry.file) {
+                for sample in entry.samples {
+                    var landed: String?
+                    var matched = false
+                    SampleRunner.withEvents(sample) { e in
+                        for i in lookers {
+                            guard let hit = diagnoser.probe(rule: i, e) else { continue }
+                            matched = true
+                            for (capture, k) in set.rules[i].lookup where k == kind {
+                                if let v = hit.captures[capture], let found = table.lookup(v) { landed = found.key }
+                            }
+                        }
+                    }
+                    if !matched {
+                        errors.append(.init(file: entry.file, line: entry.line, ruleID: "\(kind.rawValue):\(entry.key)",
+                                            message: "no generic rule with a \(kind.rawValue) lookup matches the sample: \(sample)"))
+                    } else if landed != entry.key {
+                        errors.append(.init(file: entry.file, line: entry.line, ruleID: "\(kind.rawValue):\(entry.key)",
+                                            message: "the sample's \(kind.rawValue) resolves to '\(landed ?? "nothing")', not to this entry: \(sample)"))
                     }
                 }
             }

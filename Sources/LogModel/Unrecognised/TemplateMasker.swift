@@ -118,7 +118,7 @@ public struct TemplateMasker: Sendable {
             if word.count >= 24, TemplateMasker.allHex(word) { emit(.hex, s..<stop, &out, parts) } else { out.append(contentsOf: word) }
             return
         }
-        if TemplateMasker.isKeptWord(word) {
+        if TemplateMasker.isKeptWord(word) || TemplateMasker.isDottedName(word) {
             out.append(contentsOf: word)
             return
         }
@@ -198,6 +198,22 @@ public struct TemplateMasker: Sendable {
             return rest.hasPrefix(".") && rest.dropFirst().allSatisfy { $0.isLetter }
         }
         return false
+    }
+
+    /// A dotted identifier whose only digits are in vocabulary segments: `io.containerd.grpc.v1.cri`,
+    /// `k8s.io`, `apps.v1.Deployment`.
+    static func isDottedName(_ w: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard w.contains(0x2E) else { return false }
+        for seg in w.split(separator: 0x2E, omittingEmptySubsequences: false) {
+            guard !seg.isEmpty else { return false }
+            if seg.contains(where: ByteScan.isDigit) {
+                let ok = isKeptWord(UnsafeBufferPointer(rebasing: seg))
+                if !ok { return false }
+            } else if !seg.allSatisfy({ ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) {
+                return false
+            }
+        }
+        return true
     }
 
     static func isHex(_ b: UInt8) -> Bool { ByteScan.isDigit(b) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x66) }

@@ -17,6 +17,11 @@ public struct UnrecognisedGroup: Sendable {
     public internal(set) var firstInInput = false
     /// Said by another component about this one (Rancher relaying a host's service, systemd).
     public internal(set) var relayed = false
+    /// The message names what went wrong in the environment (an errno text, a certificate, a
+    /// refused or invalid thing), not only that something failed.
+    public internal(set) var namesCause = false
+    /// A summary of an earlier error: "command failed", "failed to start", "Error: ...".
+    public internal(set) var summary = false
     /// Order of first occurrence, for ties.
     var firstSeq: Int
     var lastSeq: Int
@@ -24,10 +29,33 @@ public struct UnrecognisedGroup: Sendable {
     /// How likely this group is the cause; higher first (docs/unrecognised.md).
     public var score: Int {
         var s = severity == .fatal ? 40 : severity == .error ? 20 : 0
-        if beforeExit { s += 25 }
-        if firstInInput { s += 10 }
+        if firstInInput { s += 20 }
+        if beforeExit { s += 15 }
+        if namesCause { s += 10 }
+        if summary { s -= 15 }
         if relayed { s -= 15 }
         return s
+    }
+
+    /// Words of messages that say what is wrong, lowercase.
+    static let causeWords = [
+        "permission denied", "not permitted", "not supported", "no such file", "read-only file system",
+        "no space left", "address already in use", "connection refused", "i/o timeout", "no route to host",
+        "no such host", "x509", "certificate", "invalid", "unable to", "cannot", "can't", "could not", "not found",
+        "does not exist", "mismatch", "exceeded", "timed out", "too many", "unknown", "corrupt", "unhealthy",
+        "forbidden", "unauthorized", "denied", "missing", "conflict", "out of memory",
+    ]
+
+    /// Words of messages that only summarise an error said before them, lowercase.
+    static let summaryWords = [
+        "command failed", "failed to start", "error running", "exited", "terminating", "error: <*>", "back-off",
+        "crashloopbackoff", "failed to run", "shutting down", "stopping", "exiting",
+    ]
+
+    static func classify(_ template: String) -> (namesCause: Bool, summary: Bool) {
+        let t = template.lowercased()
+        let summary = summaryWords.contains { t.contains($0) }
+        return (causeWords.contains { t.contains($0) }, summary)
     }
 
     /// The most likely cause first; ties by first occurrence, then template, so the order never
@@ -89,8 +117,10 @@ public struct TemplateMiner: Sendable {
             } else {
                 if groups.count >= capacity { evict() }
                 g = groups.count
-                groups.append(UnrecognisedGroup(template: String(decoding: template, as: UTF8.self), tokens: words,
-                                                severity: severity, component: component, firstSeq: seq, lastSeq: seq))
+                let text = String(decoding: template, as: UTF8.self)
+                let kind = UnrecognisedGroup.classify(text)
+                groups.append(UnrecognisedGroup(template: text, tokens: words, severity: severity, component: component,
+                                                namesCause: kind.namesCause, summary: kind.summary, firstSeq: seq, lastSeq: seq))
                 buckets[key, default: []].append(g)
                 if inputsWithFirst.insert(input).inserted { groups[g].firstInInput = true }
             }
