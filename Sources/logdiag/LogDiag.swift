@@ -15,7 +15,7 @@ struct LogDiag: ParsableCommand {
 
             \(ExitStatus.help)
             """,
-        subcommands: [Read.self, Follow.self, Triage.self, Parse.self, Rules.self, Eval.self, Doctor.self],
+        subcommands: [Read.self, Follow.self, Triage.self, Diff.self, Parse.self, Rules.self, Eval.self, Doctor.self],
         defaultSubcommand: Read.self
     )
 }

@@ -122,11 +122,17 @@ public final class Diagnoser {
     /// Called when a finding is reported for the first time or its threshold is met (follow mode).
     public var onNewFinding: ((Finding) -> Void)?
 
-    public init(ruleSet: RuleSet, evidenceLimit: Int = 5, templateCapacity: Int = 1000) {
+    /// Groups every line no rule explained, whatever its severity (`logdiag diff`, `--baseline`),
+    /// not only error- and warning-level ones.
+    public let mineEverything: Bool
+
+    public init(ruleSet: RuleSet, evidenceLimit: Int = 5, templateCapacity: Int = 1000, mineEverything: Bool = false) {
         self.ruleSet = ruleSet
         self.evidenceLimit = evidenceLimit
+        self.mineEverything = mineEverything
         miner = TemplateMiner(capacity: templateCapacity, evidenceLimit: min(5, evidenceLimit))
-        warningMiner = TemplateMiner(capacity: templateCapacity / 2, evidenceLimit: min(5, evidenceLimit))
+        warningMiner = TemplateMiner(capacity: mineEverything ? templateCapacity * 20 : templateCapacity / 2,
+                                     evidenceLimit: min(5, evidenceLimit))
         hasGeneric = ruleSet.rules.contains(where: \.generic)
         maskBuffer.reserveCapacity(TemplateMasker.maxTemplateBytes + 16)
         let scratch = ruleSet.patterns.map { $0.makeScratch() }
@@ -245,13 +251,14 @@ public final class Diagnoser {
         }
         // Only error- and warning-level events reach the fallback: the per-line cost of the rest is
         // one compare.
-        if severity >= .error { fallback(e, hit: hit) } else if severity == .warning, !hit { mineWarning(e) }
+        if severity >= .error { fallback(e, hit: hit) } else if !hit, severity == .warning || mineEverything { mineWarning(e) }
     }
 
     /// A warning no rule explained: kept in its own groups, shown when nothing at error level is.
+    /// With `mineEverything` (diff, baselines) info and debug lines come here too.
     @inline(never)
     private func mineWarning(_ e: borrowing LogEvent) {
-        if let inner = e.innerEvent, inner.pointee.severity == .warning {
+        if let inner = e.innerEvent, inner.pointee.severity == .warning || mineEverything {
             mine(inner.pointee, relayed: false, quoted: true, into: &warningMiner)
         } else {
             let relayed = e.host != nil

@@ -74,9 +74,9 @@ public struct Report: Sendable {
                     values["\(capture)_what"] = ""
                 }
             }
-            return ReportedFinding(rule: rule, finding: f, title: Template.fill(rule.title, values),
-                                   cause: Template.fill(rule.cause, values), fix: Template.fill(fix, values),
-                                   fixCondition: condition)
+            return ReportedFinding(rule: rule, finding: f, title: Template.fill(rule.title, values).capitalisedFirst,
+                                   cause: Template.fill(rule.cause, values).capitalisedFirst,
+                                   fix: Template.fill(fix, values).capitalisedFirst, fixCondition: condition)
         }
 
         // Which finding explains which: the explaining rule lists the other's id, and key values they
@@ -190,6 +190,18 @@ public struct Report: Sendable {
     }
 
     public var findingCount: Int { incidents.reduce(0) { $0 + 1 + $1.explained.count } }
+}
+
+extension String {
+    /// A sentence that starts with a placeholder filled by a common word ("{component} could not"
+    /// as "the component could not", "{port_label}" as "port 8080") starts with a capital;
+    /// component names ("kube-proxy") stay as they are spelt.
+    var capitalisedFirst: String {
+        guard let f = first, f.isLowercase else { return self }
+        let word = prefix { $0.isLetter }
+        guard ["the", "a", "an", "port", "nothing", "no"].contains(String(word)) else { return self }
+        return f.uppercased() + dropFirst()
+    }
 }
 
 /// `{name}` placeholders in cause and fix texts.

@@ -3,6 +3,8 @@ extension DiagnosisResults {
     /// the order given, renumbering inputs so evidence and versions still point at the right file.
     public static func combine(_ parts: [DiagnosisResults], evidenceLimit: Int = 5) -> DiagnosisResults {
         var all = DiagnosisResults()
+        all.unrecognised = TemplateMiner(capacity: parts.map(\.unrecognised.capacity).max() ?? 1000)
+        all.unrecognisedWarnings = TemplateMiner(capacity: parts.map(\.unrecognisedWarnings.capacity).max() ?? 500)
         for part in parts {
             let base = all.inputs.count
             var shifted = part

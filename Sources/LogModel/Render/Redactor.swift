@@ -20,7 +20,8 @@ public final class Redactor {
             Kind(label: "token", pattern: p(#"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#), group: 0),
             Kind(label: "token", pattern: p(#"\b[a-f0-9]{32,}\b|\b[A-Za-z0-9]{40,}\b"#), group: 0),
             Kind(label: "ip", pattern: p(#"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b"#), group: 0),
-            Kind(label: "ip", pattern: p(#"(?<![\w:.])(?:[0-9a-fA-F]{1,4}:){4,7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4})?(?![\w:])"#), group: 0),
+            // IPv6 in every form: full, compressed anywhere (`2001:db8::8a2e:370:7334`, `fe80::1`, `::1`).
+            Kind(label: "ip", pattern: p(#"(?<![\w:.])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){4})[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])"#), group: 0),
             // Named hosts: where a log names them (`host [x]`, `node="x"`, `hostname=x`), and dotted names.
             Kind(label: "host", pattern: p(#"(?:on host \[|host=|node=|nodeName=|hostname=|"node":|node \[)"?([A-Za-z0-9][A-Za-z0-9.-]*)"#), group: 1),
             Kind(label: "host", pattern: p(#"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,}(?:[a-z]{2,24})\b"#), group: 0),

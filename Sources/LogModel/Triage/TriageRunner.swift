@@ -17,13 +17,16 @@ public struct TriageItem: Sendable {
 public final class TriageRunner: Sendable {
     public let ruleSet: RuleSet
     public let analyzer: Analyzer
+    /// Group every line no rule explains, not only errors and warnings (diff, baselines).
+    public let mineEverything: Bool
     /// Bytes read so far, for the progress line.
     public let progress = ProgressCounter()
     private let tempDirs = Mutex<[String]>([])
 
-    public init(ruleSet: RuleSet, analyzer: Analyzer) {
+    public init(ruleSet: RuleSet, analyzer: Analyzer, mineEverything: Bool = false) {
         self.ruleSet = ruleSet
         self.analyzer = analyzer
+        self.mineEverything = mineEverything
     }
 
     deinit {
@@ -123,7 +126,7 @@ public final class TriageRunner: Sendable {
     }
 
     private func readOne(_ item: TriageItem) -> (DiagnosisResults, InputSummary) {
-        let diagnoser = Diagnoser(ruleSet: ruleSet)
+        let diagnoser = Diagnoser(ruleSet: ruleSet, mineEverything: mineEverything)
         var summary = InputSummary(name: item.displayName)
         do throws(InputError) {
             switch item.kind {

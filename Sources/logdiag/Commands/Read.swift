@@ -16,6 +16,7 @@ extension LogDiag {
         @OptionGroup var rules: RuleOptions
 
         @OptionGroup var output: OutputOptions
+        @OptionGroup var baseline: BaselineOptions
 
         func run() throws {
             let overrides = try rules.versionOverrides()
@@ -40,7 +41,8 @@ extension LogDiag {
             }
             // Nothing could be read: the error lines say it all, a report of nothing would mislead.
             if !readAny { throw ExitCode(ExitStatus.unreadable) }
-            let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides)
+            let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides,
+                                baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             warnSplit(diagnoser.results.splitLines, limit: input.maxLineBytes)
             emit(output.render(report))
             if failed { throw ExitCode(ExitStatus.unreadable) }

@@ -77,7 +77,7 @@ extension LogDiag {
                 var errors: [RuleFileError] = []
                 var checked: [Rule] = []
                 var seen: [String: (String, Int)] = [:]
-                for file in texts {
+                for file in texts where !KnowledgeTables.isTable(file.text) {
                     let (rules, errs) = RuleLoader.load(text: file.text, file: file.name)
                     errors += errs
                     for r in rules {
@@ -90,6 +90,12 @@ extension LogDiag {
                     checked += rules
                 }
                 errors += RuleChecker.check(rules: checked, library: library)
+                // Knowledge tables: the built-in ones when checking the library, else those given.
+                let tableFiles = files.isEmpty ? KnowledgeTables.builtinFiles : texts.filter { KnowledgeTables.isTable($0.text) }
+                let (tables, tableErrors) = RuleLibrary.loadTables(userFiles: files.isEmpty ? [] : tableFiles)
+                errors += tableErrors
+                let merged = library.filter { l in !checked.contains { $0.id == l.id } } + checked
+                errors += RuleChecker.check(tables: tables, rules: merged, onlyFiles: Set(tableFiles.map(\.name)))
                 let sorted = errors.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
                 emit(sorted.map { $0.description + "\n" }.joined())
                 let samples = checked.reduce(0) { $0 + $1.samples.count }

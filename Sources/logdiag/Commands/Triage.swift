@@ -30,6 +30,7 @@ extension LogDiag {
         @OptionGroup var input: InputOptions
         @OptionGroup var rules: RuleOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var baseline: BaselineOptions
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("give at least one file, directory or bundle to triage") }
@@ -48,7 +49,8 @@ extension LogDiag {
             let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             let (results, inputs) = runner.run(items, jobs: jobs ?? max(1, cores))
             progress?.stop()
-            let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides)
+            let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides,
+                                baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             warnSplit(results.splitLines, limit: input.maxLineBytes)
             let all = inputs + problems
             // Listed in the report's file table, and said on stderr too, one line each.
