@@ -34,7 +34,9 @@ public struct TemplateMasker: Sendable {
 
     /// Masks the first line of `message` into `out` (cleared first). When `parts` is given, the
     /// masked parts are appended to it with their offsets in `message`.
-    public func mask(_ message: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], parts: UnsafeMutablePointer<[MaskedPart]>? = nil) {
+    /// Returns how many bytes of `message` the template covers.
+    @discardableResult
+    public func mask(_ message: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], parts: UnsafeMutablePointer<[MaskedPart]>? = nil) -> Int {
         out.removeAll(keepingCapacity: true)
         var n = message.count
         if let nl = ByteScan.index(of: 0x0A, in: message) { n = nl }
@@ -54,13 +56,14 @@ public struct TemplateMasker: Sendable {
         }
         while out.last == 0x20 { out.removeLast() }
         if out.count > TemplateMasker.maxTemplateBytes { out.removeLast(out.count - TemplateMasker.maxTemplateBytes) }
+        return i
     }
 
     /// The template of `text` as a string (tests, `rules new`).
     public func template(of text: String) -> String {
         var out: [UInt8] = []
         var t = text
-        t.withUTF8 { mask($0, into: &out) }
+        _ = t.withUTF8 { mask($0, into: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -6,7 +6,7 @@ extension LogDiag {
     struct Rules: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, show and check rules.",
-            subcommands: [List.self, Show.self, Check.self, Patterns.self]
+            subcommands: [List.self, Show.self, Check.self, Patterns.self, New.self]
         )
 
         struct List: ParsableCommand {
@@ -101,6 +101,60 @@ extension LogDiag {
                 let samples = checked.reduce(0) { $0 + $1.samples.count }
                 warn("\(checked.count) rules, \(samples) samples checked, \(errors.count) error\(errors.count == 1 ? "" : "s")")
                 if !errors.isEmpty { throw ExitCode(ExitStatus.findings) }
+            }
+        }
+
+        struct New: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write a rule skeleton from one log line (an unrecognised failure) to standard output.",
+                discussion: """
+                    The line's template becomes the pattern, each masked part (address, number, name) a named \
+                    capture; its longest fixed text the literal; the line itself the match sample. The skeleton \
+                    loads and passes `rules check` as written; fill in its title, cause, fix and references.
+
+                      logdiag rules new --from kubelet.log:1234 > my-rules/kubelet-foo.yaml
+                    """)
+            @Option(help: ArgumentHelp("The line to start from.", valueName: "file:line")) var from: String
+            @OptionGroup var input: InputOptions
+
+            func validate() throws {
+                guard let colon = from.lastIndex(of: ":"), Int(from[from.index(after: colon)...]).map({ $0 >= 1 }) == true else {
+                    throw ValidationError("--from takes FILE:LINE with a line number from 1, like kubelet.log:1234")
+                }
+            }
+
+            func run() throws {
+                let colon = from.lastIndex(of: ":")!
+                let path = String(from[..<colon])
+                let line = Int(from[from.index(after: colon)...])!
+                let analyzer = try input.analyzer()
+                var skeleton: RuleSkeleton?
+                let diagnoser = Diagnoser(ruleSet: try RuleSet(rules: []))
+                do throws(InputError) {
+                    try analyzer.run(path: path, into: diagnoser) { e in
+                        guard skeleton == nil, e.lineNumber <= line, line < e.lineNumber + e.lineCount else { return }
+                        let origin = "\(path):\(line)"
+                        if let inner = e.innerEvent {
+                            skeleton = RuleSkeleton(message: inner.pointee.message, sampleLine: e.payload.string,
+                                                    severity: inner.pointee.severity, component: inner.pointee.component, origin: origin)
+                        } else {
+                            skeleton = RuleSkeleton(message: e.message, sampleLine: e.payload.string, severity: e.severity,
+                                                    component: e.component, origin: origin)
+                        }
+                    }
+                } catch {
+                    warn(error.description)
+                    throw ExitCode(ExitStatus.unreadable)
+                }
+                guard let skeleton else {
+                    warn("\(path) has no line \(line)")
+                    throw ExitCode(ExitStatus.unreadable)
+                }
+                // The skeleton must load and check as written; say so if it does not.
+                let (rules, loadErrors) = RuleLoader.load(text: skeleton.yaml, file: "<new rule>")
+                let library = RuleLibrary.load().rules
+                for e in loadErrors + RuleChecker.check(rules: rules, library: library) { warn("note: \(e.description)") }
+                emit(skeleton.yaml)
             }
         }
 
