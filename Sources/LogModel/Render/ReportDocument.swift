@@ -51,6 +51,29 @@ public struct ReportDocument: Codable, Sendable {
         public let namesCause: Bool
         public let summary: Bool
         public let evidence: [EvidenceLine]
+
+        enum CodingKeys: String, CodingKey {
+            case template, severity, component, count, first, last, score, beforeExit, firstInInput, relayed, namesCause,
+                 summary, evidence
+        }
+
+        /// Every key is always there, `null` when unknown (a group may have no component or time).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(template, forKey: .template)
+            try c.encode(severity, forKey: .severity)
+            try c.encode(component, forKey: .component)
+            try c.encode(count, forKey: .count)
+            try c.encode(first, forKey: .first)
+            try c.encode(last, forKey: .last)
+            try c.encode(score, forKey: .score)
+            try c.encode(beforeExit, forKey: .beforeExit)
+            try c.encode(firstInInput, forKey: .firstInInput)
+            try c.encode(relayed, forKey: .relayed)
+            try c.encode(namesCause, forKey: .namesCause)
+            try c.encode(summary, forKey: .summary)
+            try c.encode(evidence, forKey: .evidence)
+        }
     }
 
     public struct NoiseEntry: Codable, Sendable {

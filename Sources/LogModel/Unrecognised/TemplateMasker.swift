@@ -43,14 +43,22 @@ public struct TemplateMasker: Sendable {
         var i = 0
         while i < n, out.count < TemplateMasker.maxTemplateBytes {
             let b = message[i]
-            if TemplateMasker.isDelimiter(b) {
+            if TemplateMasker.isDelimiter(b), !(b == 0x5B && TemplateMasker.bracketedAddressEnd(message, i, n) != nil) {
                 // Collapse runs of spaces so alignment padding does not split templates.
                 if !(b == 0x20 && out.last == 0x20) { out.append(b) }
                 i += 1
                 continue
             }
             var end = i
-            while end < n, !TemplateMasker.isDelimiter(message[end]) { end += 1 }
+            if b == 0x5B, let close = TemplateMasker.bracketedAddressEnd(message, i, n) {
+                end = close  // `[fd00::1]:53` is one address, not brackets around words
+            } else {
+                while end < n, !TemplateMasker.isDelimiter(message[end]) { end += 1 }
+                // A URL runs to the next space or quote, `?a=b&c=d` included.
+                if end - i > 3, ByteScan.find("://", in: ByteScan.slice(message, i, end)) != nil {
+                    while end < n, ![0x20, 0x09, 0x22, 0x27, 0x60, 0x3E, 0x5C].contains(message[end]) { end += 1 }
+                }
+            }
             token(message, i, end, into: &out, parts: parts)
             i = end
         }
@@ -65,6 +73,23 @@ public struct TemplateMasker: Sendable {
         var t = text
         _ = t.withUTF8 { mask($0, into: &out) }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The end of `[ipv6]` or `[ipv6]:port` starting at `i`, or nil when the brackets hold something else.
+    static func bracketedAddressEnd(_ m: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
+        var j = i + 1
+        var colons = 0
+        while j < n, j - i < 48, isHex(m[j]) || m[j] == 0x3A || m[j] == 0x2E {
+            if m[j] == 0x3A { colons += 1 }
+            j += 1
+        }
+        guard colons >= 2, j < n, m[j] == 0x5D else { return nil }
+        j += 1
+        if j + 1 < n, m[j] == 0x3A, ByteScan.isDigit(m[j + 1]) {
+            j += 1
+            while j < n, ByteScan.isDigit(m[j]) { j += 1 }
+        }
+        return j
     }
 
     static func isDelimiter(_ b: UInt8) -> Bool {

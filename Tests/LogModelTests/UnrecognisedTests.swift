@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+@testable import LogModel
+
+/// Runs `text` through the library as one input and returns the report.
+func report(_ text: String, name: String = "test.log", rules: RuleSet = librarySet, year: Int = 2024,
+            baseline: TemplateMiner? = nil, capacity: Int = 1000) throws -> Report {
+    let d = Diagnoser(ruleSet: rules, templateCapacity: capacity)
+    try Analyzer(year: year).run(source: MemorySource(text), name: name, mtime: nil, into: d)
+    return Report(results: d.results, ruleSet: rules, baseline: baseline)
+}
+
+@Suite struct TemplateMaskerTests {
+    let m = TemplateMasker()
+
+    @Test func masksAddressesPortsNumbersAndIds() {
+        #expect(m.template(of: "dial tcp 10.0.0.1:6443: connect: connection refused")
+            == "dial tcp <ip>:<port>: connect: connection refused")
+        #expect(m.template(of: #"Get "https://10.0.0.1:6443/api?timeout=32s": context deadline exceeded"#)
+            == #"Get "https://<*>": context deadline exceeded"#)
+        #expect(m.template(of: "volume /var/lib/kubelet/pods/8f3c2a1e-1b2c-4d5e-8f90-0a1b2c3d4e5f/volumes is busy after 2m30s")
+            == "volume /var/lib/kubelet/pods/<uuid>/volumes is busy after <duration>")
+        #expect(m.template(of: "pod coredns-7c65d6cfc9-x7k2p on node worker-3 restarted 12 times")
+            == "pod <name> on node <name> restarted <num> times")
+        #expect(m.template(of: "lookup [fd00::1]:53 failed") == "lookup <ip>:<port> failed")
+    }
+
+    @Test func keepsVocabularyWithDigits() {
+        #expect(m.template(of: "x509: certificate signed by unknown authority") == "x509: certificate signed by unknown authority")
+        #expect(m.template(of: "failed to load plugin io.containerd.grpc.v1.cri") == "failed to load plugin io.containerd.grpc.v1.cri")
+        #expect(m.template(of: "Failed to watch *v1.Pod: unauthorized") == "Failed to watch *v1.Pod: unauthorized")
+    }
+
+    @Test func twoLinesOfOneFailureShareATemplate() {
+        let a = m.template(of: "Failed to pull image \"nginx:1.25\": rpc error: code = NotFound desc = failed to resolve reference 10.1.2.3:5000")
+        let b = m.template(of: "Failed to pull image \"nginx:1.25\": rpc error: code = NotFound desc = failed to resolve reference 10.9.8.7:5001")
+        #expect(a == b)
+    }
+}
+
+@Suite struct TemplateMinerTests {
+    func add(_ miner: inout TemplateMiner, _ text: String, input: Int = 0, severity: Severity = .error) {
+        var out: [UInt8] = []
+        var t = text
+        _ = t.withUTF8 { TemplateMasker().mask($0, into: &out) }
+        miner.add(template: out, severity: severity, component: nil, input: input, relayed: false, time: nil,
+                  evidence: Evidence(input: "x", line: 1, text: text, time: nil, quoted: false))
+    }
+
+    @Test func similarLinesJoinOneGroupAndDifferentOnesDoNot() {
+        var miner = TemplateMiner()
+        add(&miner, "Failed to sync volume data for pod alpha because the mount is stale")
+        add(&miner, "Failed to sync volume data for pod bravo because the mount is stale")
+        add(&miner, "image filesystem is full")
+        #expect(miner.groups.count == 2)
+        #expect(miner.groups[0].count == 2)
+        #expect(miner.groups[0].template == "Failed to sync volume data for pod <*> because the mount is stale")
+    }
+
+    @Test func memoryStaysBoundedAndEveryLineIsCounted() {
+        var miner = TemplateMiner(capacity: 64)
+        // Three letter-only words that differ in every position: no two lines are alike.
+        func word(_ n: Int) -> String {
+            var n = n, s = ""
+            repeat { s.append(Character(UnicodeScalar(UInt8(97 + n % 26)))); n /= 26 } while n > 0
+            return s
+        }
+        for i in 0..<5000 { add(&miner, "\(word(i)) \(word(i + 7919)) \(word(i + 15877))") }
+        #expect(miner.groups.count <= 64)
+        #expect(miner.droppedGroups > 0)
+        #expect(miner.groups.reduce(0) { $0 + $1.count } + miner.droppedLines == 5000)
+    }
+}
+
+@Suite struct NeverSilentTests {
+    /// A log that ends in a fatal line no rule knows is not an all-clear.
+    @Test func anUnknownFatalLineIsReportedFirst() throws {
+        let r = try report("""
+            I0101 10:00:00.000000       1 main.go:10] starting frobnicator v1.2
+            E0101 10:00:01.000000       1 main.go:20] frobnicator cache warm-up slow, retrying
+            F0101 10:00:02.000000       1 main.go:30] frobnicator quorum lost: shard map checksum differs
+            """)
+        #expect(r.incidents.isEmpty)
+        #expect(r.unrecognised.count == 2)
+        #expect(r.unrecognised.first?.severity == .fatal)
+        #expect(r.unrecognised.first?.template.contains("quorum lost") == true)
+        #expect(r.unrecognised.first?.evidence.first?.line == 3)
+        #expect(r.worstSeverity == .fatal)
+        #expect(!r.isSilent)
+    }
+
+    /// The specific first error beats the summary after it ("command failed") and the relayed one.
+    @Test func theFirstSpecificErrorRanksAboveItsSummary() throws {
+        let r = try report("""
+            E0101 10:00:01.000000       1 server.go:1] "Error setting up frob" err="open /etc/frob/frob.conf: bad magic number"
+            E0101 10:00:01.100000       1 run.go:2] "command failed" err="frob setup: bad magic number"
+            """)
+        #expect(r.unrecognised.map(\.evidence.first!.line) == [1, 2])
+        #expect(r.unrecognised[0].firstInInput && r.unrecognised[1].beforeExit && r.unrecognised[1].summary)
+    }
+
+    @Test func noiseAndExplainedLinesAreNotUnrecognised() throws {
+        let seed = try String(contentsOfFile: corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log", encoding: .utf8)
+        let r = try report(seed, name: "kube-proxy.log", year: 2021)
+        #expect(r.incidents.first?.cause.rule.id == "kube-proxy.conntrack-max-permission")
+        #expect(r.unrecognised.isEmpty, "\(r.unrecognised.map(\.template))")
+    }
+
+    /// A threshold rule that matched once is listed below the incidents, never dropped.
+    @Test func belowThresholdIsReportedNotDropped() throws {
+        let rule = try #require(library.first { $0.threshold != nil && $0.threshold!.count >= 2 && $0.key.isEmpty == false })
+        let line = try #require(rule.samples.first { $0.shouldMatch }).line
+        let r = try report(line + "\n")
+        #expect(r.incidents.isEmpty)
+        #expect(r.belowThreshold.map(\.rule.id) == [rule.id])
+        #expect(r.belowThreshold.first?.finding.count == 1)
+        let json = ReportDocument(report: r).json()
+        #expect(json.contains("\"belowThreshold\" : true"))
+    }
+
+    @Test func warningsAreShownWhenNothingAtErrorLevelIs() throws {
+        let r = try report("W0101 10:00:00.000000       1 x.go:1] frob shard 12 is lagging behind its leader\n")
+        #expect(r.unrecognised.isEmpty)
+        #expect(r.unrecognisedShown.first?.severity == .warning)
+        #expect(!r.isSilent)
+        #expect(r.worstSeverity == nil)  // warnings no rule knows never fail the run
+    }
+
+    @Test func aBaselineHidesWhatTheHealthyRunAlsoSays() throws {
+        let healthy = try report("E0101 10:00:00.000000       1 x.go:1] frob cache miss for key 41\n")
+        let baseline = LogDiff.templates(of: healthy.results)
+        let r = try report("""
+            E0101 10:00:00.000000       1 x.go:1] frob cache miss for key 99
+            E0101 10:00:01.000000       1 x.go:2] frob journal torn at offset 4096
+            """, baseline: baseline)
+        #expect(r.unrecognised.map(\.template) == ["frob journal torn at offset <num>"])
+        #expect(r.inBaseline == 1)
+    }
+
+    @Test func genericRulesNameWhatTheErrorHit() throws {
+        let r = try report(#"E0210 10:01:02.123456    1234 run.go:74] "command failed" err="failed to listen on 0.0.0.0:6443: listen tcp 0.0.0.0:6443: bind: address already in use""# + "\n")
+        let top = try #require(r.incidents.first?.cause)
+        #expect(top.rule.id == "generic.address-in-use")
+        #expect(top.title == "kube-apiserver port 6443 is already in use")
+        #expect(top.fix.contains("ss -ltnp 'sport = :6443'"))
+        #expect(r.unrecognised.isEmpty)
+    }
+
+    /// A specific rule always wins over a generic one on the same line.
+    @Test func aSpecificRuleWinsOverAGenericOne() throws {
+        let specific = try #require(library.first { $0.id == "kube-proxy.healthz-port-in-use" })
+        let line = try #require(specific.samples.first { $0.shouldMatch && $0.line.contains("address already in use") }).line
+        let r = try report(line + "\n")
+        #expect(r.allReported.map(\.rule.id).contains(specific.id))
+        #expect(!r.allReported.contains { $0.rule.generic })
+    }
+
+    @Test func everyOutputCarriesTheUnrecognisedGroups() throws {
+        let dir = try tempDir("unrec")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("frob.log")
+        try "F0101 10:00:02.000000       1 main.go:30] frobnicator quorum lost: shard map checksum differs\n"
+            .write(to: file, atomically: false, encoding: .utf8)
+        let text = try runLogdiag(["--year", "2024", file.path])
+        #expect(text.status == 1, "an unrecognised fatal line fails the run")
+        #expect(text.out.contains("Not recognised"))
+        #expect(text.out.contains("frobnicator quorum lost"))
+        #expect(text.out.contains("logdiag rules new --from"))
+        let json = try runLogdiag(["-o", "json", "--year", "2024", file.path])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        let groups = try #require(doc["unrecognised"] as? [[String: Any]])
+        #expect(groups.count == 1)
+        for key in ["template", "severity", "component", "count", "first", "last", "evidence"] {
+            #expect(groups[0].keys.contains(key), "missing \(key)")
+        }
+        let ev = try #require((groups[0]["evidence"] as? [[String: Any]])?.first)
+        #expect(ev["line"] as? Int == 1 && ev["input"] as? String == file.path && (ev["text"] as? String)?.contains("quorum") == true)
+        for format in ["ndjson", "markdown", "sarif", "junit"] {
+            let r = try runLogdiag(["-o", format, "--year", "2024", file.path])
+            #expect(r.out.contains("quorum lost"), "\(format) leaves out the unrecognised line")
+        }
+        let info = try runLogdiag(["--fail-on", "fatal", "--year", "2024", file.path])
+        #expect(info.status == 1)
+    }
+}
+
+@Suite struct EvaluationTests {
+    func makeCase(_ log: String, root: String, evidence: [String]) throws -> (CorpusCase, URL) {
+        let dir = try tempDir("case")
+        try log.write(to: dir.appendingPathComponent("frob.log"), atomically: false, encoding: .utf8)
+        try "source: \"constructed: test\"\nroot-cause: \(root)\nyear: 2024\nevidence: [\(evidence.joined(separator: ", "))]\n"
+            .write(to: dir.appendingPathComponent("expected.yaml"), atomically: false, encoding: .utf8)
+        return (try CorpusCase.load(directory: dir.path, name: "test"), dir)
+    }
+
+    @Test func aCaseWithACauseAndNothingReportedIsSilent() throws {
+        let (c, dir) = try makeCase("I0101 10:00:00.000000       1 x.go:1] all is well\n", root: "unrecognised", evidence: ["frob.log:1"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = CorpusEvaluator(ruleSet: librarySet).evaluate(c)
+        #expect(r.silent)
+        #expect(!r.passed)
+    }
+
+    @Test func anUnrecognisedCasePassesWhenItsKeyLineIsShownFirst() throws {
+        let (c, dir) = try makeCase("""
+            E0101 10:00:00.000000       1 x.go:1] frob cache warm-up slow
+            F0101 10:00:01.000000       1 x.go:2] frob quorum lost
+            """, root: "unrecognised", evidence: ["frob.log:2"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = CorpusEvaluator(ruleSet: librarySet).evaluate(c)
+        #expect(r.keyLineFirst && r.passed && !r.silent)
+    }
+
+    /// Leave-one-rule-out takes the expected rule away: the seed's conntrack line must still be
+    /// shown first, now as an unrecognised fatal line.
+    @Test func holdingOutTheSeedsRuleStillPointsAtItsLine() throws {
+        let c = try #require(corpusCases.first { $0.name == "kube-proxy/lxd-conntrack-max" })
+        let r = try #require(CorpusEvaluator(ruleSet: librarySet).evaluateHoldingOut(c))
+        #expect(!r.ranking.contains("kube-proxy.conntrack-max-permission"))
+        #expect(r.keyLineFirst, "first shown: \(r.firstShownLabel)")
+    }
+}
+
+@Suite struct RuleSkeletonTests {
+    /// The skeleton of an unrecognised line loads, passes the rule checks and matches its line.
+    @Test func aSkeletonFromALineIsAWorkingRule() throws {
+        let line = #"{"level":"warn","ts":"2026-12-02T18:46:40.836Z","caller":"etcdmain/etcd.go:176","msg":"failed to start etcd","error":"listen tcp 127.0.0.1:2380: bind: address already in use"}"#
+        var skeleton: RuleSkeleton?
+        SampleRunner.withEvents(line) { e in
+            skeleton = RuleSkeleton(message: e.message, sampleLine: e.payload.string, severity: e.severity, component: e.component,
+                                    origin: "test")
+        }
+        let s = try #require(skeleton)
+        #expect(s.template.contains("listen tcp <ip>:<port>"))
+        let (rules, errors) = RuleLoader.load(text: s.yaml, file: "new.yaml")
+        #expect(errors.isEmpty, "\(errors)")
+        let rule = try #require(rules.first)
+        #expect(rule.pattern.contains("(?<ip>") && rule.pattern.contains("(?<port>"))
+        #expect(RuleChecker.check(rules: rules, library: library).isEmpty)
+        let set = try RuleSet(rules: library + rules)
+        let d = Diagnoser(ruleSet: set)
+        try Analyzer(year: 2026).run(source: MemorySource(line + "\n"), name: "etcd.log", mtime: nil, into: d)
+        let r = Report(results: d.results, ruleSet: set)
+        #expect(r.incidents.first?.cause.rule.id == rule.id)
+        #expect(r.incidents.first?.cause.finding.captures["port"] == "2380")
+    }
+}
+
+@Suite struct KnowledgeTableTests {
+    @Test func builtinTablesLoadAndEverySampleLandsOnItsEntry() {
+        let (tables, errors) = RuleLibrary.loadTables()
+        #expect(errors.isEmpty, "\(errors.map(\.description))")
+        #expect((tables[.port]?.entries.count ?? 0) >= 30)
+        #expect((tables[.path]?.entries.count ?? 0) >= 30)
+        let problems = RuleChecker.check(tables: tables, rules: library)
+        #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
+    }
+
+    @Test func aSampleThatNamesAnotherPortFailsTheCheck() throws {
+        let (t, errors) = KnowledgeTables.load(text: """
+            table: port
+            entries:
+              - key: "7777"
+                name: frob
+                what: a test port
+                references: [https://example.com]
+                samples: ['listen tcp 0.0.0.0:6443: bind: address already in use']
+            """, file: "t.yaml")
+        #expect(errors.isEmpty)
+        var tables = KnowledgeTables.builtin
+        tables.add(try #require(t))
+        let problems = RuleChecker.check(tables: tables, rules: library, onlyFiles: ["t.yaml"])
+        #expect(problems.count == 1)
+        #expect(problems.first?.message.contains("resolves to '6443'") == true)
+    }
+
+    @Test func pathsResolveByTheLongestWholeSegmentPrefix() throws {
+        let paths = try #require(KnowledgeTables.builtin[.path])
+        #expect(paths.lookup("/var/lib/kubelet/pods/x/volumes")?.key == "/var/lib/kubelet/pods")
+        #expect(paths.lookup("/var/lib/etcd/member/snap/db")?.key == "/var/lib/etcd")
+        #expect(paths.lookup("/var/lib/etcd2/x")?.key != "/var/lib/etcd")
+    }
+}
+
+@Suite struct RuleFileSafetyTests {
+    @Test func yamlAliasesAreRefusedBeforeTheyExpand() {
+        let bomb = """
+            a: &a ["x","x","x","x","x","x","x","x","x"]
+            b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+            c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+            rules: [*c]
+            """
+        let (rules, errors) = RuleLoader.load(text: bomb, file: "bomb.yaml")
+        #expect(rules.isEmpty)
+        #expect(errors.first?.message.contains("anchors and aliases") == true)
+    }
+
+    @Test func aHugeThresholdWindowIsAnErrorNotACrash() {
+        let (_, errors) = RuleLoader.load(text: """
+            rules:
+              - id: local.x
+                title: x
+                severity: error
+                match: {literals: ['frob'], pattern: 'frob'}
+                threshold: {count: 2, within: 9999999999999h}
+                cause: x
+                fix: x
+                references: [https://example.com]
+                samples: {match: ['frob'], no-match: ['x']}
+            """, file: "x.yaml")
+        #expect(errors.contains { $0.message.contains("threshold") })
+    }
+}
