@@ -43,7 +43,7 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         var out: [UInt8] = []
         var t = text
         _ = t.withUTF8 { TemplateMasker().mask($0, into: &out) }
-        miner.add(template: out, severity: severity, component: nil, input: input, relayed: false, time: nil,
+        miner.add(template: out, severity: severity, component: nil, input: input, line: 1, relayed: false, time: nil,
                   evidence: Evidence(input: "x", line: 1, text: text, time: nil, quoted: false))
     }
 
@@ -96,7 +96,7 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
             E0101 10:00:01.100000       1 run.go:2] "command failed" err="frob setup: bad magic number"
             """)
         #expect(r.unrecognised.map(\.evidence.first!.line) == [1, 2])
-        #expect(r.unrecognised[0].firstInInput && r.unrecognised[1].beforeExit && r.unrecognised[1].summary)
+        #expect(r.unrecognised[0].firstInInput && r.unrecognised[1].endOfInput && r.unrecognised[1].summary)
     }
 
     @Test func noiseAndExplainedLinesAreNotUnrecognised() throws {

@@ -6,6 +6,9 @@ public struct Analyzer: Sendable {
     public var options: ParseOptions
     /// `--year`: wins over file times for formats without a year.
     public var year: Int?
+    /// The latest date stated by the other inputs of the run (`withDatesBeside`): an input with no
+    /// year of its own takes it, so one incident is not dated 2021 in one file and 2026 in another.
+    public var dateBeside: (year: Int, month: Int)?
 
     public init(options: ParseOptions = ParseOptions(), year: Int? = nil) {
         self.options = options
@@ -16,6 +19,7 @@ public struct Analyzer: Sendable {
     /// time (the end of the log), else now.
     public func yearTracker(mtime: time_t?) -> YearTracker {
         if let year { return YearTracker(year: year) }
+        if let d = dateBeside { return YearTracker(year: d.year, referenceMonth: d.month) }
         let t = Timestamp(nanos: Int64(mtime ?? time(nil)) * 1_000_000_000).civil
         return YearTracker(year: t.year, referenceMonth: t.month)
     }
@@ -26,6 +30,35 @@ public struct Analyzer: Sendable {
         o.year = yearTracker(mtime: mtime)
         if o.component == nil { o.component = Component.fromPath(name) }
         return o
+    }
+
+    /// This analyzer with `dateBeside` set from the files among `paths` that state a full date in
+    /// their first 64 KiB (the latest of them), unless `--year` was given.
+    public func withDatesBeside(_ paths: [String]) -> Analyzer {
+        guard year == nil else { return self }
+        var latest: (year: Int, month: Int)?
+        for p in paths where p != "-" {
+            guard let d = Analyzer.statedDate(path: p) else { continue }
+            if latest == nil || (d.year, d.month) > (latest!.year, latest!.month) { latest = d }
+        }
+        var a = self
+        a.dateBeside = latest
+        return a
+    }
+
+    /// The date of the first dated line in the first 64 KiB of a regular file.
+    public static func statedDate(path: String) -> (year: Int, month: Int)? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var buf = [UInt8](repeating: 0, count: 64 << 10)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        // Compressed or binary data states no date.
+        if buf[0] == 0x1F && n > 1 && buf[1] == 0x8B { return nil }
+        return buf.withUnsafeBufferPointer { ByteScan.firstLineDate(in: UnsafeBufferPointer(rebasing: $0[0..<n])) }
     }
 
     /// Reads a path (`-` for standard input) into `diagnoser`, also handing each event to `also`.
@@ -64,7 +97,8 @@ public struct Analyzer: Sendable {
         // (`unowned(unsafe)` still retains around each call).
         let d = Unmanaged.passUnretained(diagnoser)
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
-        if year == nil, mtime == nil { try events.takeYearFromFirstDatedLine() }
+        // An input's own first dated line beats every guess.
+        if year == nil, mtime == nil || dateBeside != nil { try events.takeYearFromFirstDatedLine() }
         if let also {
             try events.run { e in
                 d._withUnsafeGuaranteedRef { $0.consume(e) }

@@ -232,8 +232,8 @@ public final class Diagnoser {
 
     /// Takes input statistics the event source counted.
     public func finishInput(_ index: Int, lines: Int, bytes: Int, splitLines: Int) {
-        miner.noteExit(input: index)
-        warningMiner.noteExit(input: index)
+        miner.noteExit(input: index, ended: true)
+        warningMiner.noteExit(input: index, ended: true)
         base.linesPerInput[index] = lines
         base.lines += lines
         base.bytes += bytes
@@ -261,8 +261,9 @@ public final class Diagnoser {
         if let inner = e.innerEvent, inner.pointee.severity == .warning || mineEverything {
             mine(inner.pointee, relayed: false, quoted: true, into: &warningMiner)
         } else {
-            let relayed = e.host != nil
-            mine(e, relayed: relayed, quoted: false, into: &warningMiner)
+            let relayedByHost = e.host != nil
+            let reporter = e.component.map { Diagnoser.reporterIDs.contains($0.id) } ?? false
+            mine(e, relayed: relayedByHost || reporter, quoted: false, into: &warningMiner)
         }
     }
 
@@ -272,7 +273,10 @@ public final class Diagnoser {
     private func fallback(_ e: borrowing LogEvent, hit: Bool) {
         let message = e.message, input = e.input
         let exited = Diagnoser.isExitLine(message)
-        if exited { miner.noteExit(input: input) }
+        if exited {
+            miner.noteExit(input: input)
+            warningMiner.noteExit(input: input)
+        }
         if hit { miner.noteExplainedError(input: input); return }
         // The component's own words: the quoted line when Rancher relays one.
         if let inner = e.innerEvent, inner.pointee.severity >= .error {
@@ -280,12 +284,15 @@ public final class Diagnoser {
             mine(inner.pointee, relayed: false, quoted: true, into: &miner)
         } else {
             if matchGeneric(e, quoted: false) { miner.noteExplainedError(input: e.input); return }
-            // Read before `||`: its autoclosures cannot capture a borrowed event.
+            // Read before `||`: its autoclosures cannot capture a borrowed event. Orchestrators
+            // (systemd, RKE, the Rancher server) mostly report on other components' failures.
             let relayedByHost = e.host != nil
-            let systemd = e.component?.name == "systemd"
-            mine(e, relayed: relayedByHost || systemd || exited, quoted: false, into: &miner)
+            let reporter = e.component.map { Diagnoser.reporterIDs.contains($0.id) } ?? false
+            mine(e, relayed: relayedByHost || reporter || exited, quoted: false, into: &miner)
         }
     }
+
+    static let reporterIDs: Set<UInt16> = Set(["systemd", "rke", "rancher"].compactMap { Component(name: $0)?.id })
 
     /// systemd's `Main process exited, code=exited, status=1/FAILURE`: the service's process is gone.
     static func isExitLine(_ m: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -299,7 +306,7 @@ public final class Diagnoser {
         let line = e.lineNumber
         let payload = e.payload
         let time = e.time
-        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: e.input, relayed: relayed,
+        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: e.input, line: line, relayed: relayed,
                   time: time, evidence: Evidence(input: name, line: line, text: payload.string, time: time, quoted: quoted))
     }
 

@@ -142,8 +142,11 @@ public struct Report: Sendable {
                 return true
             }
         }
-        unrecognised = UnrecognisedGroup.ranked(unknown(results.unrecognised.groups))
-        unrecognisedWarnings = UnrecognisedGroup.ranked(unknown(results.unrecognisedWarnings.groups))
+        // Errors, and the warnings that say what is wrong, are ranked together: a cascade often
+        // starts with a warning ("already using the IPv4 address") and ends in an error summary.
+        let warnings = unknown(results.unrecognisedWarnings.groups)
+        unrecognised = UnrecognisedGroup.rankedTogether(unknown(results.unrecognised.groups) + warnings.filter(\.isTellingWarning))
+        unrecognisedWarnings = UnrecognisedGroup.rankedTogether(warnings.filter { !$0.isTellingWarning })
         inBaseline = known
     }
 
@@ -176,7 +179,8 @@ public struct Report: Sendable {
 
     /// The most severe finding, folded ones included.
     public var worstSeverity: Severity? {
-        (incidents.flatMap { [$0.cause.severity] + $0.explained.map(\.severity) } + unrecognised.map(\.severity)).max()
+        (incidents.flatMap { [$0.cause.severity] + $0.explained.map(\.severity) }
+            + unrecognised.map(\.severity).filter { $0 >= .error }).max()
     }
 
     /// True when nothing at all was reported: no incident, no unrecognised error, nothing below a threshold.
@@ -187,6 +191,20 @@ public struct Report: Sendable {
     public var unrecognisedShown: [UnrecognisedGroup] {
         if !unrecognised.isEmpty || !incidents.isEmpty { return unrecognised }
         return unrecognisedWarnings
+    }
+
+    /// Error-level unrecognised groups (the ones that count for `--fail-on` and for noise-only cases).
+    public var unrecognisedErrors: [UnrecognisedGroup] { unrecognised.filter { $0.severity >= .error } }
+
+    /// An unrecognised group more severe than every incident is what the report shows first.
+    /// So does an unrecognised error as severe as an incident that is only a generic symptom
+    /// (a refused connection, a time-out: low-confidence generic rules).
+    public var unrecognisedFirst: Bool {
+        guard let u = unrecognised.first else { return false }
+        guard let i = incidents.first else { return true }
+        if u.severity > i.cause.severity { return true }
+        return u.severity == i.cause.severity && i.cause.rule.generic && i.cause.rule.confidence == .low
+            && u.severity >= .error
     }
 
     public var findingCount: Int { incidents.reduce(0) { $0 + 1 + $1.explained.count } }

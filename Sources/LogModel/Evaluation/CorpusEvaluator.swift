@@ -123,6 +123,7 @@ public struct CorpusEvaluator {
     public func evaluate(_ c: CorpusCase) -> CaseResult {
         let diagnoser = Diagnoser(ruleSet: ruleSet, evidenceLimit: 50)
         let analyzer = Analyzer(year: c.year)
+            .withDatesBeside(c.logFiles.map { (c.directory as NSString).appendingPathComponent($0) })
         for rel in c.logFiles {
             let full = (c.directory as NSString).appendingPathComponent(rel)
             guard let source = try? FileDescriptorSource.open(path: full) else { continue }
@@ -160,7 +161,10 @@ public struct CorpusEvaluator {
         })
         let firstShown: Set<String>
         let label: String
-        if let top = report.incidents.first {
+        if report.unrecognisedFirst, let g = report.unrecognised.first {
+            firstShown = Set(g.evidence.map { "\($0.input):\($0.line)" })
+            label = "unrecognised \(g.severity): \(g.template)"
+        } else if let top = report.incidents.first {
             firstShown = Set(([top.cause] + top.explained).flatMap { $0.finding.evidence.map { "\($0.input):\($0.line)" } })
             label = top.cause.rule.id
         } else if let g = report.unrecognisedShown.first {
@@ -175,7 +179,7 @@ public struct CorpusEvaluator {
         let hasCause = c.rootCause != nil || c.expectsUnrecognised
         return CaseResult(corpusCase: c, ranking: ranking, unexpected: unexpected, missedEvidence: missed,
                           noiseClaimed: c.noise.filter { findingLines.contains($0) }, keyLineFirst: keyLineFirst,
-                          silent: hasCause && report.isSilent, unrecognised: report.unrecognised.map(\.template),
+                          silent: hasCause && report.isSilent, unrecognised: report.unrecognisedErrors.map(\.template),
                           firstShownLabel: label)
     }
 }

@@ -27,6 +27,8 @@ public enum LevelWord {
     /// that prints one line to stderr and exits rarely says "error": the words of failing system
     /// calls and of refused configurations count too.
     public static func guess(_ m: UnsafeBufferPointer<UInt8>, default d: Severity) -> Severity {
+        // A pasted shell command (`pi@node:~ $ kubeadm init --ignore-preflight-errors=...`) says nothing.
+        if isShellPrompt(m) { return d }
         if ByteScan.containsLowercased("panic:", in: m) || ByteScan.containsLowercased("fatal", in: m) { return .fatal }
         if ByteScan.containsLowercased("error", in: m) || ByteScan.containsLowercased("failed", in: m)
             || ByteScan.containsLowercased("refused", in: m) || ByteScan.containsLowercased("denied", in: m)
@@ -34,7 +36,8 @@ public enum LevelWord {
             || ByteScan.containsLowercased("could not", in: m) || ByteScan.containsLowercased("read-only file system", in: m)
             || ByteScan.containsLowercased("no space left", in: m) || ByteScan.containsLowercased("not permitted", in: m)
             || ByteScan.containsLowercased("no such file or directory", in: m)
-            || ByteScan.containsLowercased("address already in use", in: m) {
+            || ByteScan.containsLowercased("address already in use", in: m)
+            || ByteScan.containsLowercased("out of memory", in: m) {
             return .error
         }
         // systemd: `kubelet.service: Main process exited, code=exited, status=1/FAILURE`.
@@ -43,5 +46,27 @@ public enum LevelWord {
         }
         if ByteScan.containsLowercased("warn", in: m) { return .warning }
         return d
+    }
+
+    /// `$ cmd`, `user@host:~$ cmd`, `root@host:/# cmd`, `[root@host ~]# cmd`: a prompt of at most
+    /// 64 bytes, then `$ ` or `# `.
+    static func isShellPrompt(_ m: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = ByteScan.skipSpaces(m, 0)
+        var i = start
+        var bracket = false
+        while i + 1 < m.count, i - start < 64 {
+            let b = m[i]
+            if (b == 0x24 || b == 0x23), m[i + 1] == 0x20 {
+                return i == start || m[i - 1] == 0x7E || m[i - 1] == 0x2F || m[i - 1] == 0x5D || m[i - 1] == 0x20 && (bracket || i - 1 > start)
+            }
+            if b == 0x5B, i == start { bracket = true }
+            if b == 0x20 {
+                // `pi@node:~ $ cmd`
+                if i + 2 < m.count, m[i + 1] == 0x24 || m[i + 1] == 0x23, m[i + 2] == 0x20 { return i > start }
+                if !bracket { return false }
+            }
+            i += 1
+        }
+        return false
     }
 }

@@ -33,6 +33,8 @@ public struct TextRenderer: TerminalText {
         var out = ""
         let r = report.results
         out += headline(report) + "\n"
+        // An unrecognised line more severe than every incident comes first.
+        if report.unrecognisedFirst { out += unrecognised(report) }
         for (k, incident) in report.incidents.enumerated() {
             out += "\n"
             out += finding(incident.cause, number: k + 1)
@@ -46,7 +48,7 @@ public struct TextRenderer: TerminalText {
                 }
             }
         }
-        out += unrecognised(report)
+        if !report.unrecognisedFirst { out += unrecognised(report) }
         out += belowThreshold(report)
         out += "\n"
         if !report.noise.isEmpty {
@@ -117,7 +119,7 @@ public struct TextRenderer: TerminalText {
 
     /// The first line: what was found, never an all-clear while an error went unexplained.
     func headline(_ report: Report) -> String {
-        let u = report.unrecognised.count
+        let u = report.unrecognisedErrors.count
         let kinds = "\(u) kind\(u == 1 ? "" : "s") of error no rule recognises"
         if !report.incidents.isEmpty {
             let n = report.incidents.count
@@ -132,8 +134,8 @@ public struct TextRenderer: TerminalText {
             let b = report.belowThreshold.count
             return paint("No failure found at its threshold", "1") + "; \(b) seen fewer times than \(b == 1 ? "its rule needs" : "their rules need")"
         }
-        if !report.unrecognisedWarnings.isEmpty {
-            let w = report.unrecognisedWarnings.count
+        if !report.unrecognisedShown.isEmpty {
+            let w = report.unrecognisedShown.count
             return paint("No known failure found", "32") + ", and no error-level line went unexplained; "
                 + "\(w) kind\(w == 1 ? "" : "s") of warning no rule knows, below"
         }
@@ -144,7 +146,7 @@ public struct TextRenderer: TerminalText {
     func unrecognised(_ report: Report) -> String {
         let shown = report.unrecognisedShown
         guard !shown.isEmpty else { return "" }
-        let warningsOnly = report.unrecognised.isEmpty
+        let warningsOnly = report.unrecognisedErrors.isEmpty
         var out = "\n" + paint(warningsOnly ? "Warnings not recognised" : "Not recognised", "1")
             + (warningsOnly ? " (no error-level line went unexplained; these warnings no rule knows, the first is the most likely to matter)\n"
                 : " (no rule knows these; the first is the most likely cause)\n")

@@ -108,6 +108,8 @@ public final class TriageRunner: Sendable {
     /// Reads every item, in parallel over `jobs` threads (largest first), and combines the results
     /// in the order of `items`.
     public func run(_ items: [TriageItem], jobs: Int) -> (results: DiagnosisResults, inputs: [InputSummary]) {
+        // One year for the inputs that state none: from the dated inputs beside them.
+        let analyzer = self.analyzer.withDatesBeside(items.filter { $0.kind == .plain }.map(\.path))
         let slots = Mutex<[(DiagnosisResults, InputSummary)?]>(Array(repeating: nil, count: items.count))
         let order = items.indices.sorted { items[$0].size > items[$1].size }
         let next = Atomic<Int>(0)
@@ -117,7 +119,7 @@ public final class TriageRunner: Sendable {
                 let k = next.add(1, ordering: .relaxed).oldValue
                 guard k < order.count else { return }
                 let i = order[k]
-                let outcome = readOne(items[i])
+                let outcome = readOne(items[i], analyzer: analyzer)
                 slots.withLock { $0[i] = outcome }
             }
         }
@@ -125,7 +127,7 @@ public final class TriageRunner: Sendable {
         return (DiagnosisResults.combine(done.map(\.0)), done.map(\.1))
     }
 
-    private func readOne(_ item: TriageItem) -> (DiagnosisResults, InputSummary) {
+    private func readOne(_ item: TriageItem, analyzer: Analyzer) -> (DiagnosisResults, InputSummary) {
         let diagnoser = Diagnoser(ruleSet: ruleSet, mineEverything: mineEverything)
         var summary = InputSummary(name: item.displayName)
         do throws(InputError) {

@@ -11,10 +11,19 @@ public struct UnrecognisedGroup: Sendable {
     public internal(set) var evidence: [Evidence] = []
     /// Inputs the lines came from (indexes into the results' input list).
     public internal(set) var inputs: Set<Int> = []
-    /// The last unexplained error of its input before the process exited, restarted or the input ended.
+    /// The last unexplained error of its input before the process exited or restarted (systemd's
+    /// exit line, a new version banner).
     public internal(set) var beforeExit = false
-    /// The first unexplained error of its input: the start of a cascade.
+    /// The last unexplained error of its input when the input ended (weaker: a saved log may
+    /// simply stop there).
+    public internal(set) var endOfInput = false
+    /// The first unexplained line of its input: the start of a cascade.
     public internal(set) var firstInInput = false
+    /// The earliest, by event time, of all the groups shown (the first of a cascade across components).
+    public internal(set) var earliest = false
+    /// Where the group's first line is: input index and line number.
+    public internal(set) var firstInput: Int
+    public internal(set) var firstLine: Int
     /// Said by another component about this one (Rancher relaying a host's service, systemd).
     public internal(set) var relayed = false
     /// The message names what went wrong in the environment (an errno text, a certificate, a
@@ -28,12 +37,13 @@ public struct UnrecognisedGroup: Sendable {
 
     /// How likely this group is the cause; higher first (docs/unrecognised.md).
     public var score: Int {
-        var s = severity == .fatal ? 40 : severity == .error ? 20 : 0
+        var s = severity == .fatal ? 50 : severity == .error ? 20 : 15
         if firstInInput { s += 20 }
-        if beforeExit { s += 15 }
+        if earliest { s += 10 }
+        if beforeExit { s += 15 } else if endOfInput { s += 5 }
         if namesCause { s += 10 }
         if summary { s -= 15 }
-        if relayed { s -= 15 }
+        if relayed { s -= 25 }
         return s
     }
 
@@ -43,12 +53,13 @@ public struct UnrecognisedGroup: Sendable {
         "no space left", "address already in use", "connection refused", "i/o timeout", "no route to host",
         "no such host", "x509", "certificate", "invalid", "unable to", "cannot", "can't", "could not", "not found",
         "does not exist", "mismatch", "exceeded", "timed out", "too many", "unknown", "corrupt", "unhealthy",
-        "forbidden", "unauthorized", "denied", "missing", "conflict", "out of memory",
+        "forbidden", "unauthorized", "denied", "missing", "conflict", "out of memory", "already", "parse", "parsing",
+        "unexpected", "malformed", "syntax", "slow", "took too long", "overloaded",
     ]
 
     /// Words of messages that only summarise an error said before them, lowercase.
     static let summaryWords = [
-        "command failed", "failed to start", "error running", "exited", "terminating", "error: <*>", "back-off",
+        "command failed", "failed to start", "exited", "terminating", "error: <*>", "back-off",
         "crashloopbackoff", "failed to run", "shutting down", "stopping", "exiting",
     ]
 
@@ -63,10 +74,37 @@ public struct UnrecognisedGroup: Sendable {
     public static func ranked(_ groups: [UnrecognisedGroup]) -> [UnrecognisedGroup] {
         groups.sorted { a, b in
             if a.score != b.score { return a.score > b.score }
-            if a.firstSeq != b.firstSeq { return a.firstSeq < b.firstSeq }
+            let ta = a.first?.nanos ?? .max, tb = b.first?.nanos ?? .max
+            if ta != tb { return ta < tb }
+            if a.firstInput != b.firstInput { return a.firstInput < b.firstInput }
+            if a.firstLine != b.firstLine { return a.firstLine < b.firstLine }
             return a.template < b.template
         }
     }
+
+    /// Ranks the groups shown together (error-level ones and the warnings that say what is
+    /// wrong): which is first in its input and which is earliest of all is decided across them.
+    public static func rankedTogether(_ groups: [UnrecognisedGroup]) -> [UnrecognisedGroup] {
+        var gs = groups
+        var firstOf: [Int: Int] = [:]
+        var earliestIndex: Int?
+        for (i, g) in gs.enumerated() {
+            if let j = firstOf[g.firstInput] {
+                if g.firstLine < gs[j].firstLine { firstOf[g.firstInput] = i }
+            } else {
+                firstOf[g.firstInput] = i
+            }
+            if let t = g.first, earliestIndex.map({ t < gs[$0].first! }) ?? true { earliestIndex = i }
+            gs[i].firstInInput = false
+            gs[i].earliest = false
+        }
+        for (_, i) in firstOf { gs[i].firstInInput = true }
+        if let e = earliestIndex, Set(gs.map(\.firstInput)).count > 1 { gs[e].earliest = true }
+        return ranked(gs)
+    }
+
+    /// A warning worth showing among the errors: it says what is wrong and is not a summary.
+    public var isTellingWarning: Bool { severity == .warning && namesCause && !summary && !relayed }
 }
 
 /// Streaming template miner in the manner of Drain (He et al., ICWS 2017): a message is masked,
@@ -102,7 +140,7 @@ public struct TemplateMiner: Sendable {
     }
 
     /// Adds one unexplained error-level line whose template is `template`.
-    mutating func add(template: [UInt8], severity: Severity, component: Component?, input: Int, relayed: Bool,
+    mutating func add(template: [UInt8], severity: Severity, component: Component?, input: Int, line: Int, relayed: Bool,
                       time: Timestamp?, evidence: @autoclosure () -> Evidence) {
         seq += 1
         let g: Int
@@ -120,7 +158,8 @@ public struct TemplateMiner: Sendable {
                 let text = String(decoding: template, as: UTF8.self)
                 let kind = UnrecognisedGroup.classify(text)
                 groups.append(UnrecognisedGroup(template: text, tokens: words, severity: severity, component: component,
-                                                namesCause: kind.namesCause, summary: kind.summary, firstSeq: seq, lastSeq: seq))
+                                                firstInput: input, firstLine: line, namesCause: kind.namesCause,
+                                                summary: kind.summary, firstSeq: seq, lastSeq: seq))
                 buckets[key, default: []].append(g)
                 if inputsWithFirst.insert(input).inserted { groups[g].firstInInput = true }
             }
@@ -150,8 +189,10 @@ public struct TemplateMiner: Sendable {
 
     /// The process behind `input` exited or restarted (a version banner, systemd's exit line), or
     /// the input ended: its last unexplained error is what it said before it went.
-    mutating func noteExit(input: Int) {
-        if let g = lastError[input], g >= 0, g < groups.count { groups[g].beforeExit = true }
+    mutating func noteExit(input: Int, ended: Bool = false) {
+        if let g = lastError[input], g >= 0, g < groups.count {
+            if ended { groups[g].endOfInput = true } else { groups[g].beforeExit = true }
+        }
         lastError[input] = nil
     }
 
@@ -176,6 +217,7 @@ public struct TemplateMiner: Sendable {
                 g.inputs = []
                 g.firstSeq = seq + o.firstSeq
                 g.lastSeq = seq + o.lastSeq
+                g.firstInput = o.firstInput + inputOffset
                 target = groups.count
                 groups.append(g)
                 buckets[key, default: []].append(target)
@@ -187,6 +229,7 @@ public struct TemplateMiner: Sendable {
             if g.component == nil { g.component = o.component }
             g.relayed = g.relayed || o.relayed
             g.beforeExit = g.beforeExit || o.beforeExit
+            g.endOfInput = g.endOfInput || o.endOfInput
             g.firstInInput = g.firstInInput || o.firstInInput
             g.inputs.formUnion(o.inputs.map { $0 + inputOffset })
             if let f = o.first, g.first == nil || f < g.first! { g.first = f }

@@ -20,12 +20,12 @@ extension LogDiag {
 
         func run() throws {
             let overrides = try rules.versionOverrides()
-            let analyzer = try input.analyzer()
+            let paths = files.isEmpty ? ["-"] : files
+            let analyzer = try input.analyzer().withDatesBeside(paths)
             let ruleSet = try rules.ruleSet()
             let diagnoser = Diagnoser(ruleSet: ruleSet)
             var failed = false
             var readAny = false
-            let paths = files.isEmpty ? ["-"] : files
             if paths.contains("-"), Terminal.isTTY(0) {
                 // A bare `logdiag` in a terminal waits for input; say so instead of seeming to hang.
                 warn("reading logs from the terminal; end with Ctrl-D, or pipe them in: docker logs kube-proxy 2>&1 | logdiag")
