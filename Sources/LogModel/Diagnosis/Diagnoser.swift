@@ -104,6 +104,8 @@ public final class Diagnoser {
         var alive = true
     }
     @exclusivity(unchecked) private var deferred: [Deferred] = []
+    /// Deferred matches dropped before their threshold was met, per rule (the below-threshold list).
+    @exclusivity(unchecked) private var belowDeferred: [Finding?] = []
     @exclusivity(unchecked) private var deferArena: [UInt8] = []
     @exclusivity(unchecked) private var liveDeferred = 0
 
@@ -196,10 +198,35 @@ public final class Diagnoser {
         for k in r.severityCounts.indices { r.severityCounts[k] += counters[Diagnoser.severityCounter + k] }
         r.findings.reserveCapacity(r.findings.count + store.count)
         for (k, f) in zip(storeKeys, store) { r.findings[k] = f }
-        for d in deferred where d.alive { r.addBelowThreshold(deferredFinding(d)) }
+        var below = belowDeferred
+        for d in deferred where d.alive { countBelow(d, into: &below) }
+        for f in below { if let f { r.addBelowThreshold(f) } }
         r.unrecognised = miner
         r.unrecognisedWarnings = warningMiner
         return r
+    }
+
+    /// Counts a deferred match into the below-threshold list of `r`: the first of its rule as a
+    /// finding with captures, the rest as counts and (up to five) evidence lines, so a rule whose
+    /// every key is new (a refusal to a different address on each line) costs no pattern run.
+    private func countBelow(_ m: Deferred, into below: inout [Finding?]) {
+        if below.isEmpty { below = [Finding?](repeating: nil, count: ruleCount) }
+        guard below[m.rule] != nil else {
+            below[m.rule] = deferredFinding(m)
+            return
+        }
+        // Mutated in place: a copy of the finding would copy its arrays on every match.
+        below[m.rule]!.count += 1
+        if let t = m.time {
+            if below[m.rule]!.first.map({ t < $0 }) ?? true { below[m.rule]!.first = t }
+            if below[m.rule]!.last.map({ t > $0 }) ?? true { below[m.rule]!.last = t }
+        }
+        if below[m.rule]!.evidence.count < 5 {
+            below[m.rule]!.evidence.append(Evidence(input: inputName(m.input), line: m.line,
+                                                    text: String(decoding: deferArena[m.payload], as: UTF8.self),
+                                                    time: m.time, quoted: m.quoted))
+        }
+        if !below[m.rule]!.inputs.contains(m.input) { below[m.rule]!.inputs.insert(m.input) }
     }
 
     /// A deferred first match as the finding it would start (for the below-threshold list).
@@ -300,14 +327,22 @@ public final class Diagnoser {
     }
 
     private func mine(_ e: borrowing LogEvent, relayed: Bool, quoted: Bool, into miner: inout TemplateMiner) {
-        masker.mask(e.message, into: &maskBuffer)
-        if maskBuffer.isEmpty { return }
-        let name = inputName(e.input)
         let line = e.lineNumber
         let payload = e.payload
         let time = e.time
-        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: e.input, line: line, relayed: relayed,
-                  time: time, evidence: Evidence(input: name, line: line, text: payload.string, time: time, quoted: quoted))
+        let input = e.input
+        // A repeat of a message seen before, other numbers aside, skips masking.
+        let h = TemplateMiner.digitBlindHash(e.message)
+        if let g = miner.quickGroup(h) {
+            miner.count(into: g, severity: e.severity, input: input, relayed: relayed, time: time,
+                        evidence: Evidence(input: inputName(input), line: line, text: payload.string, time: time, quoted: quoted))
+            return
+        }
+        masker.mask(e.message, into: &maskBuffer)
+        if maskBuffer.isEmpty { return }
+        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: input, line: line, relayed: relayed,
+                  time: time, quickHash: h,
+                  evidence: Evidence(input: inputName(input), line: line, text: payload.string, time: time, quoted: quoted))
     }
 
     /// Generic rules on an event no specific rule matched.
@@ -712,7 +747,7 @@ public final class Diagnoser {
         arena.reserveCapacity(deferArena.count / 2)
         for m in deferred where m.alive {
             if let t = m.time, stale(t, filters[m.rule].thresholdWithin) {
-                base.addBelowThreshold(deferredFinding(m))
+                countBelow(m, into: &belowDeferred)
                 continue
             }
             func move(_ r: Range<Int>) -> Range<Int> {

@@ -96,7 +96,10 @@ public struct KnowledgeTables: Sendable {
 
     /// Whether a rule file's text is a table (`table:` at the top) rather than rules.
     public static func isTable(_ text: String) -> Bool {
-        text.split(separator: "\n").contains { $0.hasPrefix("table:") }
+        var t = text
+        return t.withUTF8 { b in
+            ByteScan.hasPrefix("table:", b) || ByteScan.find("\ntable:", in: b) != nil
+        }
     }
 
     /// Parses a table file, collecting every error with its line.

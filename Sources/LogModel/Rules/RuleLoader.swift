@@ -73,33 +73,42 @@ public enum RuleLoader {
     /// The first line with a YAML anchor or alias where a node may start: after `key: `, `- `,
     /// `[`, `{`, `,` or at the start of a line. Quoted text is skipped.
     static func anchorLine(_ text: String) -> Int? {
-        var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            var quote: Character?
-            var previous: Character = " "
+        var t = text
+        return t.withUTF8 { bytes -> Int? in
+            var lineNumber = 1
+            var quote: UInt8 = 0
+            var previous: UInt8 = 0x20
             var atNodeStart = true
-            for c in line {
+            var comment = false
+            for c in bytes {
                 defer { previous = c }
-                if let q = quote {
-                    if c == q { quote = nil }
+                if c == 0x0A {
+                    lineNumber += 1
+                    quote = 0
+                    atNodeStart = true
+                    comment = false
                     continue
                 }
-                if c == "#", previous == " " { break }
-                if atNodeStart {
-                    if c == " " { continue }
-                    if c == "&" || c == "*" { return lineNumber }
-                    if c == "'" || c == "\"" { quote = c; atNodeStart = false; continue }
-                    if c == "[" || c == "{" { continue }
+                if comment { continue }
+                if quote != 0 {
+                    if c == quote { quote = 0 }
+                    continue
                 }
-                if c == " " {
-                    atNodeStart = previous == ":" || previous == "-" || previous == ","
+                if c == 0x23, previous == 0x20 || previous == 0x0A { comment = true; continue }  // #
+                if atNodeStart {
+                    if c == 0x20 { continue }
+                    if c == 0x26 || c == 0x2A { return lineNumber }  // & *
+                    if c == 0x27 || c == 0x22 { quote = c; atNodeStart = false; continue }
+                    if c == 0x5B || c == 0x7B { continue }
+                }
+                if c == 0x20 {
+                    atNodeStart = previous == 0x3A || previous == 0x2D || previous == 0x2C  // : - ,
                 } else {
-                    atNodeStart = c == "[" || c == "{"
+                    atNodeStart = c == 0x5B || c == 0x7B
                 }
             }
+            return nil
         }
-        return nil
     }
 
     static func line(_ node: Node?) -> Int { (node?.mark?.line).map { $0 } ?? 1 }

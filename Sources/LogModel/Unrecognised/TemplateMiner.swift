@@ -33,6 +33,8 @@ public struct UnrecognisedGroup: Sendable {
     public internal(set) var summary = false
     /// Order of first occurrence, for ties.
     var firstSeq: Int
+    /// The input of the latest line, so `inputs` is touched only when it changes.
+    var lastInput = -1
     var lastSeq: Int
 
     /// How likely this group is the cause; higher first (docs/unrecognised.md).
@@ -125,8 +127,12 @@ public struct TemplateMiner: Sendable {
     private var exact: [[UInt8]: Int] = [:]
     private var buckets: [BucketKey: [Int]] = [:]
     private var seq = 0
-    /// Per input: the group of its last unexplained error, or -1 when an explained error came after.
-    private var lastError: [Int: Int] = [:]
+    /// Per input index: the group of its last unexplained error, -1 when an explained error came
+    /// after, -2 when there is none.
+    private var lastError: [Int] = []
+    /// A line's digit-blind hash -> its group: a repeat of a known message (the same words, other
+    /// numbers) skips masking. Cleared when groups move.
+    private var quick: [UInt64: Int] = [:]
     private var inputsWithFirst: Set<Int> = []
 
     struct BucketKey: Hashable, Sendable {
@@ -141,7 +147,7 @@ public struct TemplateMiner: Sendable {
 
     /// Adds one unexplained error-level line whose template is `template`.
     mutating func add(template: [UInt8], severity: Severity, component: Component?, input: Int, line: Int, relayed: Bool,
-                      time: Timestamp?, evidence: @autoclosure () -> Evidence) {
+                      time: Timestamp?, quickHash: UInt64? = nil, evidence: @autoclosure () -> Evidence) {
         seq += 1
         let g: Int
         if let i = exact[template] {
@@ -167,33 +173,84 @@ public struct TemplateMiner: Sendable {
             // the slower similarity path, memory stays flat.
             if exact.count < capacity * 8 { exact[template] = g }
         }
+        if let h = quickHash {
+            if quick.count >= capacity * 8 { quick.removeAll(keepingCapacity: true) }
+            quick[h] = g
+        }
+        update(g, severity: severity, component: component, input: input, relayed: relayed, time: time, evidence: evidence())
+    }
+
+    private mutating func update(_ g: Int, severity: Severity, component: Component?, input: Int, relayed: Bool,
+                                 time: Timestamp?, evidence: @autoclosure () -> Evidence) {
         groups[g].count += 1
         groups[g].lastSeq = seq
         if severity > groups[g].severity { groups[g].severity = severity }
-        if groups[g].component == nil { groups[g].component = component }
+        if groups[g].component == nil, let component { groups[g].component = component }
         if relayed { groups[g].relayed = true }
-        groups[g].inputs.insert(input)
+        if groups[g].lastInput != input {
+            groups[g].lastInput = input
+            groups[g].inputs.insert(input)
+        }
         if let t = time {
             if groups[g].first == nil || t < groups[g].first! { groups[g].first = t }
             if groups[g].last == nil || t > groups[g].last! { groups[g].last = t }
         }
         if groups[g].evidence.count < evidenceLimit { groups[g].evidence.append(evidence()) }
-        lastError[input] = g
+        setLast(input, g)
     }
 
     /// An error-level line of `input` that a rule explained: the unexplained one before it is no
     /// longer the input's last word.
     mutating func noteExplainedError(input: Int) {
-        lastError[input] = -1
+        setLast(input, -1)
+    }
+
+    private mutating func setLast(_ input: Int, _ g: Int) {
+        guard input >= 0 else { return }
+        if input >= lastError.count { lastError += [Int](repeating: -2, count: input - lastError.count + 1) }
+        lastError[input] = g
+    }
+
+    /// The group a line with digit-blind hash `h` joined before, if any.
+    func quickGroup(_ h: UInt64) -> Int? { quick[h] }
+
+    /// Counts one more line into group `g` (found by `quickGroup`).
+    mutating func count(into g: Int, severity: Severity, input: Int, relayed: Bool, time: Timestamp?,
+                        evidence: @autoclosure () -> Evidence) {
+        seq += 1
+        update(g, severity: severity, component: nil, input: input, relayed: relayed, time: time, evidence: evidence())
+    }
+
+    /// FNV-1a over the first line of `m` with each run of digits as one byte: messages that differ
+    /// only in their numbers (addresses, ids, counts, times) hash alike.
+    static func digitBlindHash(_ m: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var inDigits = false
+        var n = 0
+        for b in m {
+            if b == 0x0A || n >= 400 { break }
+            n += 1
+            if ByteScan.isDigit(b) {
+                if inDigits { continue }
+                inDigits = true
+                h = (h ^ 0x23) &* 0x0000_0100_0000_01B3
+            } else {
+                inDigits = false
+                h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return h
     }
 
     /// The process behind `input` exited or restarted (a version banner, systemd's exit line), or
     /// the input ended: its last unexplained error is what it said before it went.
     mutating func noteExit(input: Int, ended: Bool = false) {
-        if let g = lastError[input], g >= 0, g < groups.count {
+        guard input >= 0, input < lastError.count else { return }
+        let g = lastError[input]
+        if g >= 0, g < groups.count {
             if ended { groups[g].endOfInput = true } else { groups[g].beforeExit = true }
         }
-        lastError[input] = nil
+        lastError[input] = -2
     }
 
     /// Adds another miner's groups (parallel triage), in order; `inputOffset` renumbers its inputs.
@@ -324,6 +381,7 @@ public struct TemplateMiner: Sendable {
         for (i, g) in groups.enumerated() {
             buckets[BucketKey(words: g.tokens.count, first: TemplateMiner.bucketWord(g.tokens.first)), default: []].append(i)
         }
-        lastError = lastError.compactMapValues { $0 < 0 ? $0 : (remap[$0] >= 0 ? remap[$0] : nil) }
+        lastError = lastError.map { $0 < 0 ? $0 : (remap[$0] >= 0 ? remap[$0] : -2) }
+        quick.removeAll(keepingCapacity: true)
     }
 }
