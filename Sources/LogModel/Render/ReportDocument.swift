@@ -46,15 +46,17 @@ public struct ReportDocument: Codable, Sendable {
         /// Rank score and what it is made of: higher is more likely the cause.
         public let score: Int
         public let beforeExit: Bool
+        public let endOfInput: Bool
         public let firstInInput: Bool
+        public let earliest: Bool
         public let relayed: Bool
         public let namesCause: Bool
         public let summary: Bool
         public let evidence: [EvidenceLine]
 
         enum CodingKeys: String, CodingKey {
-            case template, severity, component, count, first, last, score, beforeExit, firstInInput, relayed, namesCause,
-                 summary, evidence
+            case template, severity, component, count, first, last, score, beforeExit, endOfInput, firstInInput, earliest,
+                 relayed, namesCause, summary, evidence
         }
 
         /// Every key is always there, `null` when unknown (a group may have no component or time).
@@ -68,7 +70,9 @@ public struct ReportDocument: Codable, Sendable {
             try c.encode(last, forKey: .last)
             try c.encode(score, forKey: .score)
             try c.encode(beforeExit, forKey: .beforeExit)
+            try c.encode(endOfInput, forKey: .endOfInput)
             try c.encode(firstInInput, forKey: .firstInInput)
+            try c.encode(earliest, forKey: .earliest)
             try c.encode(relayed, forKey: .relayed)
             try c.encode(namesCause, forKey: .namesCause)
             try c.encode(summary, forKey: .summary)
@@ -187,7 +191,8 @@ public struct ReportDocument: Codable, Sendable {
     static func entry(_ g: UnrecognisedGroup) -> UnrecognisedEntry {
         UnrecognisedEntry(template: g.template, severity: g.severity.description, component: g.component?.name,
                           count: g.count, first: g.first?.rfc3339, last: g.last?.rfc3339, score: g.score,
-                          beforeExit: g.beforeExit, firstInInput: g.firstInInput, relayed: g.relayed,
+                          beforeExit: g.beforeExit, endOfInput: g.endOfInput, firstInInput: g.firstInInput,
+                          earliest: g.earliest, relayed: g.relayed,
                           namesCause: g.namesCause, summary: g.summary,
                           evidence: g.evidence.map {
                               EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)

@@ -156,8 +156,10 @@ public struct TextRenderer: TerminalText {
             head += times(g.count)
             if let a = g.first, let b = g.last { head += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
             var why: [String] = []
-            if g.beforeExit { why.append("the last error before its process exited or its log ended") }
-            if g.firstInInput { why.append("the first error of its log") }
+            if g.beforeExit { why.append("the last error before its process exited") } else if g.endOfInput {
+                why.append("the last error of its log")
+            }
+            if g.firstInInput { why.append("the first unexplained line of its log") }
             if g.relayed { why.append("reported by another component") }
             if !why.isEmpty { head += " (" + why.joined(separator: "; ") + ")" }
             out += head + "\n"
