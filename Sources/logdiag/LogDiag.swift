@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct LogDiag: ParsableCommand {
@@ -18,4 +19,10 @@ struct LogDiag: ParsableCommand {
         subcommands: [Read.self, Follow.self, Triage.self, Diff.self, Parse.self, Rules.self, Eval.self, Doctor.self],
         defaultSubcommand: Read.self
     )
+
+    /// A closed stdout is an EPIPE for `emit` to handle, not a signal that kills the process.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

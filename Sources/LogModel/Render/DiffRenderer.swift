@@ -22,7 +22,7 @@ public struct DiffRenderer: TerminalText {
         var out = ""
         let n = d.newFindings.count, k = d.novel.count
         if n == 0 && k == 0 {
-            out += paint("BAD has nothing that GOOD lacks", "32") + " (\(d.shared) kinds of line in both).\n"
+            out += paint("BAD has nothing that GOOD lacks", "32") + " (\(d.shared) kind\(d.shared == 1 ? "" : "s") of line in both).\n"
         } else {
             out += paint("BAD has \(n) finding\(n == 1 ? "" : "s") and \(k) kind\(k == 1 ? "" : "s") of line that GOOD lacks", "1")
                 + " (the first is the most likely cause)\n"
@@ -45,7 +45,7 @@ public struct DiffRenderer: TerminalText {
             if d.novel.count > top { out += "     … and \(d.novel.count - top) more (--top, or -o json for all)\n" }
         }
         out += "\nGOOD: \(d.good.lines) lines from \(d.good.inputs.count) input\(d.good.inputs.count == 1 ? "" : "s"); "
-        out += "BAD: \(d.bad.lines) lines from \(d.bad.inputs.count) input\(d.bad.inputs.count == 1 ? "" : "s"); \(d.shared) kinds of line in both.\n"
+        out += "BAD: \(d.bad.lines) lines from \(d.bad.inputs.count) input\(d.bad.inputs.count == 1 ? "" : "s"); \(d.shared) kind\(d.shared == 1 ? "" : "s") of line in both.\n"
         return out
     }
 

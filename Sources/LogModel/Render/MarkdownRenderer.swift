@@ -2,13 +2,30 @@
 public struct MarkdownRenderer {
     public init() {}
 
+    /// A fenced block whose fence is longer than any run of backticks inside it, so no log line
+    /// can close it; every line made printable first.
     func fence(_ lines: [String]) -> String {
-        let body = lines.joined(separator: "\n")
-        let ticks = body.contains("```") ? "````" : "```"
+        let body = lines.map(TerminalSafe.escape).joined(separator: "\n")
+        var longest = 0, run = 0
+        for c in body.utf8 {
+            run = c == 0x60 ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let ticks = String(repeating: "`", count: max(3, longest + 1))
         return "\(ticks)text\n\(body)\n\(ticks)\n"
     }
 
-    func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    func cell(_ s: String) -> String { TerminalSafe.escape(s).replacingOccurrences(of: "|", with: "\\|") }
+
+    /// Inline text from a log: printable, and without characters that would start Markdown markup.
+    func inline(_ s: String) -> String {
+        var out = ""
+        for c in TerminalSafe.escape(s) {
+            if "\\`*_[]<>#|".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
 
     public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
         let r = report.results
@@ -23,17 +40,17 @@ public struct MarkdownRenderer {
         }
         for (k, i) in report.incidents.enumerated() {
             let f = i.cause
-            out += "### \(k + 1). \(f.severity.description.uppercased()): \(f.title)\n\n"
+            out += "### \(k + 1). \(f.severity.description.uppercased()): \(TerminalSafe.escape(f.title))\n\n"
             out += "Rule `\(f.rule.id)`, \(f.finding.count) line\(f.finding.count == 1 ? "" : "s")"
             if let a = f.finding.first, let b = f.finding.last { out += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
-            out += ".\n\n**Cause.** \(f.cause)\n\n"
-            out += "**Fix\(f.fixCondition.map { " (\($0))" } ?? "").** \(f.fix)\n\n"
+            out += ".\n\n**Cause.** \(TerminalSafe.escape(f.cause))\n\n"
+            out += "**Fix\(f.fixCondition.map { " (\($0))" } ?? "").** \(TerminalSafe.escape(f.fix))\n\n"
             out += "Evidence:\n\n" + fence(f.finding.evidence.map { "\($0.input):\($0.line)\($0.quoted ? " (quoted)" : "")  \($0.text)" }) + "\n"
             if !i.explained.isEmpty {
                 out += "Explains:\n\n"
                 for e in i.explained {
-                    let ev = e.finding.evidence.first.map { " — `\($0.input):\($0.line)`" } ?? ""
-                    out += "- \(e.severity.description.uppercased()) \(e.title) (`\(e.rule.id)`, \(e.finding.count)×)\(ev)\n"
+                    let ev = e.finding.evidence.first.map { " — \(inline($0.input)):\($0.line)" } ?? ""
+                    out += "- \(e.severity.description.uppercased()) \(TerminalSafe.escape(e.title)) (`\(e.rule.id)`, \(e.finding.count)×)\(ev)\n"
                 }
                 out += "\n"
             }

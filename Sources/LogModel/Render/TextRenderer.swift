@@ -41,9 +41,9 @@ public struct TextRenderer: TerminalText {
             if !incident.explained.isEmpty {
                 out += "   " + paint("Explains:", "1") + "\n"
                 for e in incident.explained {
-                    out += "     - \(badge(e.severity)) \(e.title) [\(e.rule.id)], \(times(e.finding.count))\n"
+                    out += "     - \(badge(e.severity)) \(safe(e.title)) [\(e.rule.id)], \(times(e.finding.count))\n"
                     for ev in e.finding.evidence.prefix(2) {
-                        out += "         " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 12) + "\n"
+                        out += "         " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 12) + "\n"
                     }
                 }
             }
@@ -73,10 +73,11 @@ public struct TextRenderer: TerminalText {
         out += "  " + "file".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
             + "  format       lines  from                  to                    findings\n"
         for i in inputs {
-            let name = i.name.count > nameWidth ? "…" + i.name.suffix(nameWidth - 1) : i.name
+            let shown = safe(i.name)
+            let name = shown.count > nameWidth ? "…" + shown.suffix(nameWidth - 1) : shown
             out += "  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
             if let problem = i.problem {
-                out += paint(problem, "33") + "\n"
+                out += paint(safe(problem), "33") + "\n"
                 continue
             }
             let fmt = i.unknownFormat ? "unknown" : i.format
@@ -90,12 +91,12 @@ public struct TextRenderer: TerminalText {
 
     /// A finding as it arrives in follow mode: short, with its first evidence line.
     public func live(_ f: ReportedFinding) -> String {
-        var out = "\(badge(f.severity)) " + paint(f.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        var out = "\(badge(f.severity)) " + paint(safe(f.title), "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
         if let ev = f.finding.evidence.first {
-            out += "  " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 6) + "\n"
+            out += "  " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 6) + "\n"
         }
-        out += "  " + paint("Cause:", "1") + " " + wrap(f.cause, indent: 9, first: 9) + "\n"
-        out += "  " + paint("Fix:", "1;32") + " " + wrap(f.fix, indent: 7, first: 7) + "\n"
+        out += "  " + paint("Cause:", "1") + " " + wrap(safe(f.cause), indent: 9, first: 9) + "\n"
+        out += "  " + paint("Fix:", "1;32") + " " + wrap(safe(f.fix), indent: 7, first: 7) + "\n"
         return out
     }
 
@@ -108,7 +109,7 @@ public struct TextRenderer: TerminalText {
         if !report.unrecognised.isEmpty { out += ", \(report.unrecognised.count) kind\(report.unrecognised.count == 1 ? "" : "s") of unrecognised error" }
         out += report.incidents.isEmpty ? ".\n" : ":\n"
         for (k, i) in report.incidents.enumerated() {
-            out += "  \(k + 1). \(badge(i.cause.severity)) \(i.cause.title) [\(i.cause.rule.id)] ×\(i.cause.finding.count)"
+            out += "  \(k + 1). \(badge(i.cause.severity)) \(safe(i.cause.title)) [\(i.cause.rule.id)] ×\(i.cause.finding.count)"
             if !i.explained.isEmpty { out += ", explains \(i.explained.map(\.rule.id).joined(separator: ", "))" }
             out += "\n"
         }
@@ -156,16 +157,17 @@ public struct TextRenderer: TerminalText {
             head += times(g.count)
             if let a = g.first, let b = g.last { head += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
             var why: [String] = []
-            if g.beforeExit { why.append("the last error before its process exited") } else if g.endOfInput {
-                why.append("the last error of its log")
+            let kind = g.severity >= .error ? "error" : "warning"
+            if g.beforeExit { why.append("the last \(kind) before its process exited") } else if g.endOfInput {
+                why.append("the last \(kind) of its log")
             }
             if g.firstInInput { why.append("the first unexplained line of its log") }
             if g.relayed { why.append("reported by another component") }
             if !why.isEmpty { head += " (" + why.joined(separator: "; ") + ")" }
             out += head + "\n"
-            out += "   " + paint("Template:", "1") + " " + g.template + "\n"
+            out += "   " + paint("Template:", "1") + " " + safe(g.template) + "\n"
             for ev in g.evidence.prefix(3) {
-                out += "     " + paint("\(ev.input):\(ev.line)\(ev.quoted ? " (quoted)" : "")", "2") + "  " + clip(ev.text, width - 8) + "\n"
+                out += "     " + paint("\(safe(ev.input)):\(ev.line)\(ev.quoted ? " (quoted)" : "")", "2") + "  " + clip(safe(ev.text), width - 8) + "\n"
             }
             if g.count > min(3, g.evidence.count) { out += "     … and \(g.count - min(3, g.evidence.count)) more\n" }
         }
@@ -177,7 +179,7 @@ public struct TextRenderer: TerminalText {
             out += "   (\(d.droppedGroups) rarely seen kinds, \(d.droppedLines) lines, were dropped to keep memory bounded)\n"
         }
         if let ev = shown.first?.evidence.first {
-            out += "   Turn one into a rule: logdiag rules new --from '\(ev.input):\(ev.line)'\n"
+            out += "   Turn one into a rule: logdiag rules new --from '\(safe(ev.input)):\(ev.line)'\n"
         }
         return out
     }
@@ -188,20 +190,20 @@ public struct TextRenderer: TerminalText {
         var out = "\n" + paint("Below threshold", "1") + " (seen, but fewer times than the rule needs to call it a failure)\n"
         for f in report.belowThreshold {
             let th = f.rule.threshold?.text ?? ""
-            out += "   - \(badge(f.severity)) \(f.title) [\(f.rule.id)]: seen \(f.finding.count == 1 ? "once" : "\(f.finding.count) times")"
+            out += "   - \(badge(f.severity)) \(safe(f.title)) [\(f.rule.id)]: seen \(f.finding.count == 1 ? "once" : "\(f.finding.count) times")"
             out += " (the rule asks for \(th)); normal in the first minutes after start-up, a problem if it persists\n"
             for ev in f.finding.evidence.prefix(2) {
-                out += "       " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 10) + "\n"
+                out += "       " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 10) + "\n"
             }
         }
         return out
     }
 
     func finding(_ f: ReportedFinding, number: Int) -> String {
-        var out = "\(number). \(badge(f.severity)) " + paint(f.title, "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
-        out += "   " + paint("Cause:", "1") + " " + wrap(f.cause, indent: 10, first: 10) + "\n"
+        var out = "\(number). \(badge(f.severity)) " + paint(safe(f.title), "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+        out += "   " + paint("Cause:", "1") + " " + wrap(safe(f.cause), indent: 10, first: 10) + "\n"
         let fixLabel = f.fixCondition.map { "Fix (\($0)):" } ?? "Fix:"
-        out += "   " + paint(fixLabel, "1;32") + " " + wrap(f.fix, indent: 8, first: fixLabel.count + 4) + "\n"
+        out += "   " + paint(fixLabel, "1;32") + " " + wrap(safe(f.fix), indent: 8, first: fixLabel.count + 4) + "\n"
         var span = "\(times(f.finding.count))"
         if let a = f.finding.first, let b = f.finding.last {
             span += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)"
@@ -210,7 +212,7 @@ public struct TextRenderer: TerminalText {
         out += "   " + paint("Evidence", "1") + " (\(span)):\n"
         for ev in f.finding.evidence {
             let quoted = ev.quoted ? " (quoted)" : ""
-            out += "     " + paint("\(ev.input):\(ev.line)\(quoted)", "2") + "  " + clip(ev.text, width - 8) + "\n"
+            out += "     " + paint("\(safe(ev.input)):\(ev.line)\(quoted)", "2") + "  " + clip(safe(ev.text), width - 8) + "\n"
         }
         if f.finding.count > f.finding.evidence.count {
             out += "     … and \(f.finding.count - f.finding.evidence.count) more\n"

@@ -16,7 +16,8 @@ enum ExitStatus {
         EXIT STATUS
           0   nothing found at or above the --fail-on severity (default: error)
           1   a finding at or above it
-          2   an input or rule file could not be read (a one-line message on stderr)
+          2   an input or rule file could not be read, or the output could not be written
+              (a one-line message on stderr)
           64  usage error
         """
 }
@@ -27,8 +28,14 @@ func warn(_ message: String) {
     line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
 }
 
-/// Writes to stdout without buffering surprises; a closed pipe (`| head`) ends quietly.
+/// Set once the reader of stdout went away (`| head`): later output is dropped quietly.
+nonisolated(unsafe) var stdoutClosed = false
+
+/// Writes to stdout. A closed pipe (`| head -1`) ends the output quietly and the command still
+/// exits with the status its findings call for; any other failed write (`> /dev/full`, a
+/// disk full) is one line on stderr and exit status 2, never a silent success.
 func emit(_ text: String) {
+    if stdoutClosed { return }
     var t = text
     t.withUTF8 { p in
         var off = 0
@@ -36,7 +43,9 @@ func emit(_ text: String) {
             let n = write(1, p.baseAddress! + off, p.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                exit(ExitStatus.clean)  // EPIPE: the reader went away
+                if errno == EPIPE { stdoutClosed = true; return }
+                warn("cannot write the output: \(String(cString: strerror(errno)))")
+                exit(ExitStatus.unreadable)
             }
             off += n
         }
