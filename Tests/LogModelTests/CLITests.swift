@@ -49,11 +49,11 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
         #expect(r.out.isEmpty)
     }
 
-    @Test func triageOfAMissingPathSaysSoOnStderrAndInTheTable() throws {
+    @Test func triageOfAMissingPathSaysSoOnStderrOnly() throws {
         let r = try runLogdiag(["triage", "no-such-dir"])
         #expect(r.status == 2)
         #expect(r.err == "logdiag: no-such-dir: unreadable: no such file or directory\n")
-        #expect(r.out.contains("no-such-dir") && r.out.contains("unreadable"))
+        #expect(r.out.isEmpty, "nothing could be read: no report that reads like an all-clear")
     }
 
     @Test func seedCaseOnStdinNamesConntrackAndTheVersionedFix() throws {

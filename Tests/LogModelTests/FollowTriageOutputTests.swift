@@ -232,7 +232,8 @@ let hashsizeLine = "E0723 07:30:08.945634       1 server.go:482] write /sys/modu
         let (dir, _) = try makeBundle()
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try runLogdiag(["triage", "--jobs", "2", dir.appendingPathComponent("node1").path, "/nonexistent/file.log"])
-        #expect(r.status == 1)
+        #expect(r.status == 2, "an unreadable input wins over findings, as for `logdiag FILE...`")
+        #expect(r.out.hasPrefix("1 input could not be read"))
         #expect(r.out.contains("[kube-proxy.conntrack-max-permission]"))
         #expect(r.out.contains("rke/containerlogs/kube-proxy"))
         #expect(r.out.contains("journald/kubelet"))

@@ -377,3 +377,40 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(jsons.count == 1)
     }
 }
+
+@Suite struct TriageCountTests {
+    /// A file whose matches are not among a finding's five evidence lines still counts it.
+    @Test func perFileCountsCountMatchesNotEvidenceKept() throws {
+        let dir = try tempDir("count")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let line = "F0723 07:30:08.945634   12314 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_max: permission denied\n"
+        try String(repeating: line, count: 6).write(to: dir.appendingPathComponent("a-kube-proxy.log"), atomically: false, encoding: .utf8)
+        try line.write(to: dir.appendingPathComponent("b-kube-proxy.log"), atomically: false, encoding: .utf8)
+        let r = try runLogdiag(["triage", "-o", "json", "--year", "2021", "--no-progress", dir.path])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let inputs = try #require(doc["inputs"] as? [[String: Any]])
+        #expect(inputs.count == 2)
+        for i in inputs { #expect(i["findings"] as? Int == 1, "\(i["name"] ?? "?")") }
+    }
+}
+
+@Suite struct TriageInputTests {
+    @Test func unreadableInputsComeFirstAndNothingReadIsNoReport() throws {
+        let nothing = try runLogdiag(["triage", "--no-progress", "/nonexistent/nope.log"])
+        #expect(nothing.status == 2)
+        #expect(nothing.out.isEmpty, "no report when nothing could be read")
+        #expect(nothing.err.contains("nope.log"))
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        let some = try runLogdiag(["triage", "--no-progress", "--year", "2021", "/nonexistent/nope.log", seed])
+        #expect(some.status == 2)
+        #expect(some.out.hasPrefix("1 input could not be read"))
+    }
+
+    @Test func triageReadsStandardInput() throws {
+        let seed = try String(contentsOfFile: corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log", encoding: .utf8)
+        let r = try runLogdiag(["triage", "--no-progress", "--year", "2021", "-"], stdin: seed)
+        #expect(r.status == 1)
+        #expect(r.out.contains("kube-proxy.conntrack-max-permission"))
+        #expect(r.out.contains("<stdin>:"))
+    }
+}

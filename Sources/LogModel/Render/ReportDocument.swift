@@ -217,8 +217,13 @@ public struct ReportDocument: Codable, Sendable {
 
 extension Report {
     /// Findings (folded ones included) with evidence from the input named `name`.
+    /// Counted by the inputs each finding's matches came from, not by the evidence lines it kept
+    /// (at most five, which may all be from another file).
     public func findingCount(in name: String) -> Int {
-        incidents.flatMap { [$0.cause] + $0.explained }.filter { f in f.finding.evidence.contains { $0.input == name } }.count
+        let indexes = Set(results.inputs.indices.filter { results.inputs[$0] == name })
+        return incidents.flatMap { [$0.cause] + $0.explained }.filter { f in
+            !f.finding.inputs.isDisjoint(with: indexes) || f.finding.evidence.contains { $0.input == name }
+        }.count
     }
 
     /// Every finding with its incident's rank, cause first.

@@ -32,6 +32,14 @@ public struct TextRenderer: TerminalText {
     public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
         var out = ""
         let r = report.results
+        // What could not be read comes first: the verdict below covers only what was read.
+        let unreadable = inputs.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
+        if !unreadable.isEmpty {
+            out += paint("\(unreadable.count) input\(unreadable.count == 1 ? "" : "s") could not be read", "1;33")
+                + " (the report covers only the others):\n"
+            for i in unreadable { out += "  \(safe(i.name)): \(safe(i.problem ?? ""))\n" }
+            out += "\n"
+        }
         out += headline(report) + "\n"
         // An unrecognised line more severe than every incident comes first.
         if report.unrecognisedFirst { out += unrecognised(report) }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// One file to read in a triage: where it is on disk, the name to show, how to open it.
 public struct TriageItem: Sendable {
-    public enum Kind: Sendable { case plain, gzip }
+    public enum Kind: Sendable { case plain, gzip, stdin }
     public let path: String
     /// The name shown in reports: the path given, or `bundle.tar.gz:member/path` for archive members.
     public let displayName: String
@@ -94,7 +94,14 @@ public final class TriageRunner: Sendable {
                 addFile((dir as NSString).appendingPathComponent(rel), shown: "\(shown):\(rel)")
             }
         }
+        var stdinTaken = false
         for path in paths {
+            if path == "-" {
+                // Standard input, once: `docker logs x 2>&1 | logdiag triage - saved/`.
+                if !stdinTaken { items.append(TriageItem(path: "-", displayName: "<stdin>", kind: .stdin, size: 0)) }
+                stdinTaken = true
+                continue
+            }
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
                 problem(path, "unreadable: no such file or directory")
@@ -145,6 +152,8 @@ public final class TriageRunner: Sendable {
                     summary = try analyzer.run(source: CountingSource(source, counter: progress), name: item.displayName,
                                                mtime: mtime, into: diagnoser)
                 }
+            case .stdin:
+                summary = try analyzer.run(path: "-", into: diagnoser)
             case .gzip:
                 let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", item.path])
                 // Progress counts compressed bytes, added when the member is done.

@@ -18,7 +18,7 @@ extension LogDiag {
                 """
         )
 
-        @Argument(help: ArgumentHelp("Files, directories, .gz files or .tar/.tar.gz bundles.", valueName: "path"))
+        @Argument(help: ArgumentHelp("Files, directories, .gz files or .tar/.tar.gz bundles; `-` for standard input.", valueName: "path"))
         var paths: [String]
 
         @Option(name: .shortAndLong, help: "Files read at once (default: the number of cores).")
@@ -56,10 +56,16 @@ extension LogDiag {
             // Listed in the report's file table, and said on stderr too, one line each.
             let unreadable = all.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
             for i in unreadable { warn("\(i.name): \(i.problem ?? "")") }
+            // Nothing could be read: the lines on stderr say it all; a report of nothing would read
+            // like an all-clear.
+            if items.isEmpty {
+                if problems.isEmpty { warn("no files to read in \(paths.joined(separator: " "))") }
+                throw ExitCode(ExitStatus.unreadable)
+            }
             emit(output.render(report, inputs: all))
-            if items.isEmpty && !problems.isEmpty { throw ExitCode(ExitStatus.unreadable) }
-            if output.failed(report) { throw ExitCode(ExitStatus.findings) }
+            // As for `logdiag FILE...`: an input that could not be read wins over findings.
             if !unreadable.isEmpty { throw ExitCode(ExitStatus.unreadable) }
+            if output.failed(report) { throw ExitCode(ExitStatus.findings) }
         }
     }
 }
