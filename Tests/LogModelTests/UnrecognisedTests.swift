@@ -414,3 +414,57 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(r.out.contains("<stdin>:"))
     }
 }
+
+@Suite struct HostileInputTests {
+    func sh(_ script: String, in dir: URL) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "setup failed: \(script)")
+    }
+
+    /// FIFOs, devices and links out of the tree are listed as skipped, never read or waited on.
+    @Test func onlyRegularFilesInsideTheTreeAreRead() throws {
+        let dir = try tempDir("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        try sh("""
+            cp '\(seed)' kube-proxy.log && mkfifo fifo.log && ln -s /dev/urandom random.log \
+            && ln -s /etc/hostname host.log && head -c 65536 /dev/urandom > noise.log \
+            && mkdir m && ln -s /etc/hostname m/kubelet.log && tar -cf bundle.tar m && rm -r m
+            """, in: dir)
+        let r = try runLogdiag(["triage", "-o", "json", "--year", "2021", "--no-progress", dir.path])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let inputs = try #require(doc["inputs"] as? [[String: Any]])
+        func problem(_ suffix: String) -> String? {
+            inputs.first { ($0["name"] as? String)?.hasSuffix(suffix) == true }?["problem"] as? String
+        }
+        #expect(problem("fifo.log")?.contains("FIFO") == true)
+        #expect(problem("random.log")?.hasPrefix("skipped: symbolic link") == true)
+        #expect(problem("host.log")?.hasPrefix("skipped: symbolic link") == true)
+        #expect(problem("noise.log") == "skipped: binary file")
+        #expect(problem("m/kubelet.log")?.hasPrefix("skipped: symbolic link to outside the bundle") == true)
+        #expect(problem("kube-proxy.log") == nil)
+        #expect(r.status == 1, "skipped inputs are not unreadable ones; the seed's finding decides")
+    }
+
+    /// Every command recognises an input by its bytes: gzip is read, binary refused with exit 2.
+    @Test func theDefaultCommandReadsGzipAndRefusesBinary() throws {
+        let dir = try tempDir("bytes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        try sh("gzip -c '\(seed)' > kube-proxy.log.gz && head -c 65536 /dev/urandom > random.log", in: dir)
+        let gz = try runLogdiag(["--year", "2021", dir.appendingPathComponent("kube-proxy.log.gz").path])
+        #expect(gz.status == 1)
+        #expect(gz.out.contains("kube-proxy.conntrack-max-permission"))
+        let parse = try runLogdiag(["parse", "--year", "2021", dir.appendingPathComponent("kube-proxy.log.gz").path])
+        #expect(parse.out.contains("\"format\":\"klog\""))
+        let bin = try runLogdiag([dir.appendingPathComponent("random.log").path])
+        #expect(bin.status == 2)
+        #expect(bin.err.contains("is binary data, not a log"))
+        #expect(bin.out.isEmpty)
+    }
+}

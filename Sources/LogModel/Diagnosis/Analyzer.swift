@@ -73,6 +73,20 @@ public struct Analyzer: Sendable {
             source = try FileDescriptorSource.open(path: path)
             var st = stat()
             if fstat(source.fd, &st) == 0 { mtime = st.st_mtim.tv_sec }
+            // By its bytes, not its name: gzip is decompressed, archives and binaries refused.
+            switch InputKind.detect(fd: source.fd) {
+            case .text: break
+            case .gzip:
+                close(source.fd)
+                let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", "--", path])
+                let summary = try run(source: child.source, name: path, mtime: mtime, into: diagnoser, also: also)
+                let (status, err) = child.finish()
+                if status != 0 { throw InputError("\(path): gzip: \(err.isEmpty ? "exit status \(status)" : err)") }
+                return summary
+            case let kind:
+                close(source.fd)
+                throw InputError(kind.refusal(path))
+            }
         }
         defer { if path != "-" { close(source.fd) } }
         let name = path == "-" ? "<stdin>" : path

@@ -26,15 +26,35 @@ public struct FileDescriptorSource: ByteSource {
     }
 
     /// Opens `path` read-only; the error names the path and the reason.
+    /// Only regular files are read: the open does not wait (`O_NONBLOCK`, so a FIFO cannot hang
+    /// it) and `fstat` turns away FIFOs, devices (`/dev/urandom` behind a symlink) and sockets.
     public static func open(path: String) throws(InputError) -> FileDescriptorSource {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw InputError.errno(path, errno) }
         var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
             close(fd)
-            throw InputError("\(path): is a directory")
+            throw InputError.errno(path, code)
+        }
+        let type = st.st_mode & S_IFMT
+        if type != S_IFREG {
+            close(fd)
+            throw InputError("\(path): \(FileDescriptorSource.describe(type))")
         }
         return FileDescriptorSource(fd: fd, name: path)
+    }
+
+    /// Why a file that is not a regular file is not read.
+    public static func describe(_ type: mode_t) -> String {
+        switch type {
+        case S_IFDIR: "is a directory"
+        case S_IFIFO: "is a FIFO, not a regular file; skipped"
+        case S_IFCHR: "is a character device, not a regular file; skipped"
+        case S_IFBLK: "is a block device, not a regular file; skipped"
+        case S_IFSOCK: "is a socket, not a regular file; skipped"
+        default: "is not a regular file; skipped"
+        }
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {

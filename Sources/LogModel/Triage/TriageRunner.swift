@@ -45,16 +45,40 @@ public final class TriageRunner: Sendable {
         }
         func size(_ p: String) -> Int { ((try? fm.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.intValue ?? 0 }
         func addFile(_ path: String, shown: String) {
-            let lower = path.lowercased()
-            if lower.hasSuffix(".tar") || lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz") {
-                addArchive(path, shown: shown)
-            } else if lower.hasSuffix(".gz") {
-                items.append(TriageItem(path: path, displayName: shown, kind: .gzip, size: size(path)))
-            } else if fm.isReadableFile(atPath: path) {
-                items.append(TriageItem(path: path, displayName: shown, kind: .plain, size: size(path)))
-            } else {
-                problem(shown, "unreadable: permission denied")
+            // What the file is, by its bytes: only regular files are opened, without waiting.
+            let kind: InputKind
+            do throws(InputError) {
+                let source = try FileDescriptorSource.open(path: path)
+                kind = InputKind.detect(fd: source.fd)
+                close(source.fd)
+            } catch {
+                let why = error.description.replacingOccurrences(of: path + ": ", with: "")
+                problem(shown, why.hasSuffix("skipped") ? "skipped: \(why.replacingOccurrences(of: "; skipped", with: ""))"
+                    : "unreadable: \(why.prefix(1).lowercased() + why.dropFirst())")
+                return
             }
+            let lower = path.lowercased()
+            switch kind {
+            case .gzip where lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz"):
+                addArchive(path, shown: shown)
+            case .gzip:
+                items.append(TriageItem(path: path, displayName: shown, kind: .gzip, size: size(path)))
+            case .archive("a tar archive"):
+                addArchive(path, shown: shown)
+            case .archive(let what):
+                problem(shown, "skipped: \(what), not read (decompress it first)")
+            case .binary:
+                problem(shown, "skipped: binary file")
+            case .text:
+                items.append(TriageItem(path: path, displayName: shown, kind: .plain, size: size(path)))
+            }
+        }
+        /// A symbolic link found in a directory or bundle is followed only to a file inside it.
+        func insideRoot(_ full: String, root: String) -> Bool {
+            guard let target = realpath(full, nil), let base = realpath(root, nil) else { return false }
+            defer { free(target); free(base) }
+            let t = String(cString: target), b = String(cString: base)
+            return t.hasPrefix(b.hasSuffix("/") ? b : b + "/")
         }
         func addDirectory(_ dir: String, shown: String) {
             guard let walker = fm.enumerator(atPath: dir) else { problem(shown, "unreadable directory"); return }
@@ -62,6 +86,11 @@ public final class TriageRunner: Sendable {
             for case let rel as String in walker {
                 var isDir: ObjCBool = false
                 let full = (dir as NSString).appendingPathComponent(rel)
+                var lst = stat()
+                if lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK, !insideRoot(full, root: dir) {
+                    problem((shown as NSString).appendingPathComponent(rel), "skipped: symbolic link to outside \(shown)")
+                    continue
+                }
                 guard fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
                 found.append(rel)
             }
@@ -71,12 +100,14 @@ public final class TriageRunner: Sendable {
         }
         func addArchive(_ path: String, shown: String) {
             let dir = NSTemporaryDirectory() + "logdiag-\(getpid())-\(UUID().uuidString.prefix(8))"
-            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            // Only this user may enter the folder: a setuid or device member is out of anyone
+            // else's reach, and nothing in it is ever run or opened but as a regular file.
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
                 problem(shown, "cannot make a folder to unpack into: \(error.localizedDescription)")
                 return
             }
             tempDirs.withLock { $0.append(dir) }
-            let (status, stderr) = Subprocess.run("/usr/bin/env", ["tar", "-xf", path, "-C", dir, "--no-same-owner"])
+            let (status, stderr) = Subprocess.run("/usr/bin/env", ["tar", "-xf", path, "-C", dir, "--no-same-owner", "--no-same-permissions"])
             if status != 0 {
                 problem(shown, "cannot unpack: \(stderr.isEmpty ? "tar exited with status \(status)" : stderr)")
                 return
@@ -85,7 +116,13 @@ public final class TriageRunner: Sendable {
             var members: [String] = []
             for case let rel as String in walker {
                 var isDir: ObjCBool = false
-                if fm.fileExists(atPath: (dir as NSString).appendingPathComponent(rel), isDirectory: &isDir), !isDir.boolValue {
+                let full = (dir as NSString).appendingPathComponent(rel)
+                var lst = stat()
+                if lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK, !insideRoot(full, root: dir) {
+                    problem("\(shown):\(rel)", "skipped: symbolic link to outside the bundle")
+                    continue
+                }
+                if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
                     members.append(rel)
                 }
             }
@@ -142,7 +179,7 @@ public final class TriageRunner: Sendable {
             case .plain:
                 let source = try FileDescriptorSource.open(path: item.path)
                 defer { close(source.fd) }
-                if TriageRunner.looksBinary(fd: source.fd) {
+                if InputKind.detect(fd: source.fd) != .text {
                     summary.problem = "skipped: binary file"
                     summary.bytes = item.size
                     _ = diagnoser.addInput(item.displayName)
@@ -169,15 +206,6 @@ public final class TriageRunner: Sendable {
         return (diagnoser.results, summary)
     }
 
-    /// A file whose first 8 KiB are mostly control bytes is not a log.
-    static func looksBinary(fd: Int32) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 8192)
-        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 8192, 0) }
-        guard n > 0 else { return false }
-        var control = 0
-        for b in buf[0..<n] where b < 0x09 || (b > 0x0D && b < 0x20 && b != 0x1B) { control += 1 }
-        return control * 10 > n
-    }
 }
 
 /// Bytes read so far across threads, for the progress line.
