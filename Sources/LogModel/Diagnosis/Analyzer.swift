@@ -70,11 +70,13 @@ public struct Analyzer: Sendable {
         if path == "-" {
             source = FileDescriptorSource(fd: 0, name: "<stdin>")
         } else {
-            source = try FileDescriptorSource.open(path: path)
+            // A path given by the user: a FIFO (`<(docker logs x)`) is read as a stream.
+            source = try FileDescriptorSource.open(path: path, streams: true)
             var st = stat()
-            if fstat(source.fd, &st) == 0 { mtime = st.st_mtim.tv_sec }
+            let regular = fstat(source.fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+            if regular { mtime = st.st_mtim.tv_sec }
             // By its bytes, not its name: gzip is decompressed, archives and binaries refused.
-            switch InputKind.detect(fd: source.fd) {
+            switch regular ? InputKind.detect(fd: source.fd) : .text {
             case .text: break
             case .gzip:
                 close(source.fd)

@@ -28,7 +28,10 @@ public struct FileDescriptorSource: ByteSource {
     /// Opens `path` read-only; the error names the path and the reason.
     /// Only regular files are read: the open does not wait (`O_NONBLOCK`, so a FIFO cannot hang
     /// it) and `fstat` turns away FIFOs, devices (`/dev/urandom` behind a symlink) and sockets.
-    public static func open(path: String) throws(InputError) -> FileDescriptorSource {
+    ///
+    /// `streams`: a path the user typed may also be a FIFO or a character device
+    /// (`logdiag <(docker logs x)`, `/dev/stdin`); it is then read as a stream, blocking.
+    public static func open(path: String, streams: Bool = false) throws(InputError) -> FileDescriptorSource {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw InputError.errno(path, errno) }
         var st = stat()
@@ -38,6 +41,10 @@ public struct FileDescriptorSource: ByteSource {
             throw InputError.errno(path, code)
         }
         let type = st.st_mode & S_IFMT
+        if streams, type == S_IFIFO || type == S_IFCHR {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            return FileDescriptorSource(fd: fd, name: path)
+        }
         if type != S_IFREG {
             close(fd)
             throw InputError("\(path): \(FileDescriptorSource.describe(type))")
