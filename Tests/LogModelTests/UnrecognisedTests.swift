@@ -468,3 +468,29 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(bin.out.isEmpty)
     }
 }
+
+@Suite struct PatternBudgetTests {
+    /// A pattern that runs out of PCRE2's match budget is reported with its rule and line, never
+    /// taken for "no match" without a word.
+    @Test func aMatchLimitIsReportedNotSilent() throws {
+        let (rules, errors) = RuleLoader.load(text: """
+            rules:
+              - id: local.catastrophic
+                title: catastrophic backtracking
+                severity: error
+                match: {literals: ['aaaaaaaaaa'], pattern: '(a+)+$'}
+                cause: x
+                fix: x
+                references: [https://example.com]
+                samples: {match: ['aaaaaaaaaa'], no-match: ['b']}
+            """, file: "bad.yaml")
+        #expect(errors.isEmpty)
+        let set = try RuleSet(rules: library + rules)
+        let r = try report("E0101 10:00:00.000000 1 x.go:1] " + String(repeating: "a", count: 40) + "b\n", rules: set)
+        let hit = try #require(r.patternLimits.first)
+        #expect(hit.rule.id == "local.catastrophic")
+        #expect(hit.hit.line == 1 && hit.hit.count == 1)
+        #expect(TextRenderer().render(r).contains("ran out of its match budget"))
+        #expect(ReportDocument(report: r).json().contains("\"patternLimits\""))
+    }
+}

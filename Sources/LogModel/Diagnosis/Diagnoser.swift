@@ -37,6 +37,7 @@ public final class Diagnoser {
         var deferrable = false
         var code: OpaquePointer
         var matchData: OpaquePointer
+        var context: OpaquePointer?
         var jit = false
     }
 
@@ -148,7 +149,7 @@ public final class Diagnoser {
         var groups: [[(groups: [Int], isHost: Bool)]] = []
         for (i, rule) in ruleSet.rules.enumerated() {
             let pattern = ruleSet.patterns[i]
-            var f = RuleFilter(code: pattern.code, matchData: scratch[i].matchData)
+            var f = RuleFilter(code: pattern.code, matchData: scratch[i].matchData, context: scratch[i].context)
             f.jit = pattern.jitCompiled
             for id in ruleSet.componentIDs[i] {
                 if id < 64 { f.components |= 1 << UInt64(id) } else { f.componentsBeyondMask = true }
@@ -425,14 +426,30 @@ public final class Diagnoser {
             subject = v
         }
         if let base = subject.baseAddress {
-            let rc = f.jit ? pcre2_jit_match_8(f.code, base, subject.count, 0, 0, f.matchData, nil)
-                : pcre2_match_8(f.code, base, subject.count, 0, 0, f.matchData, nil)
-            guard rc > 0 else { return false }
+            let rc = f.jit ? pcre2_jit_match_8(f.code, base, subject.count, 0, 0, f.matchData, f.context)
+                : pcre2_match_8(f.code, base, subject.count, 0, 0, f.matchData, f.context)
+            guard rc > 0 else {
+                if rc != PCRE2_ERROR_NOMATCH { noteLimit(i, e, rc) }
+                return false
+            }
         } else {
             guard ruleSet.patterns[i].matches(subject, scratch: scratch[i]) else { return false }
         }
         record(i, e, subject, quoted: quoted)
         return true
+    }
+
+    /// A pattern that ran out of its budget on a line: counted and kept, so the report can say the
+    /// line may hold a match that was not seen.
+    @inline(never)
+    private func noteLimit(_ i: Int, _ e: borrowing LogEvent, _ rc: Int32) {
+        if var hit = base.patternLimits[i] {
+            hit.count += 1
+            base.patternLimits[i] = hit
+        } else {
+            base.patternLimits[i] = PatternLimitHit(ruleIndex: i, count: 1, reason: PCRE2Pattern.message(for: rc),
+                                                    input: inputName(e.input), line: e.lineNumber)
+        }
     }
 
     private func inputName(_ i: Int) -> String {
@@ -830,6 +847,8 @@ public struct DiagnosisResults: Sendable {
     public var unrecognisedWarnings = TemplateMiner(capacity: 500)
     /// Matches of threshold rules dropped from memory before their threshold was met, per rule.
     var belowThreshold: [Int: Finding] = [:]
+    /// Rules whose pattern ran out of its match budget on some line, per rule.
+    public var patternLimits: [Int: PatternLimitHit] = [:]
 
     /// Every finding in a fixed order (rule, then key values): dictionary order changes from run
     /// to run, and reports must not.
@@ -868,6 +887,11 @@ public struct DiagnosisResults: Sendable {
         versions.merge(o.versions) { a, _ in a }
         inputVersions.merge(o.inputVersions) { a, _ in a }
         for k in o.belowThreshold.keys.sorted() { addBelowThreshold(o.belowThreshold[k]!) }
+        for k in o.patternLimits.keys.sorted() {
+            if var mine = patternLimits[k] { mine.count += o.patternLimits[k]!.count; patternLimits[k] = mine } else {
+                patternLimits[k] = o.patternLimits[k]
+            }
+        }
         unrecognised.merge(o.unrecognised, inputOffset: 0)
         unrecognisedWarnings.merge(o.unrecognisedWarnings, inputOffset: 0)
     }
@@ -952,4 +976,14 @@ extension Diagnoser {
         (rule.generic ? ruleSet.genericPrefilter : ruleSet.prefilter).scan(e.message) { tag in if tag == i { seenLiteral = true } }
         return (pattern.captures(in: subject, scratch: scratch), seenLiteral)
     }
+}
+
+/// A rule's pattern that ran out of its match budget (docs/security.md): the first line where it
+/// did, and how often.
+public struct PatternLimitHit: Sendable {
+    public let ruleIndex: Int
+    public var count: Int
+    public let reason: String
+    public let input: String
+    public let line: Int
 }

@@ -61,33 +61,61 @@ public final class PCRE2Pattern: @unchecked Sendable {
         return n > 0 ? String(decoding: buffer[0..<Int(n)], as: UTF8.self) : "PCRE2 error \(code)"
     }
 
+    /// The match budget, on purpose rather than by default: at most `matchLimit` backtracking
+    /// steps and `depthLimit` nested ones per match, and a JIT stack of up to 1 MiB. A match that
+    /// runs out is an error that the diagnoser reports, never a silent "no match".
+    public static let matchLimit: UInt32 = 10_000_000
+    public static let depthLimit: UInt32 = 100_000
+
     /// Per-thread match state: reused across matches so matching allocates nothing.
     public final class Scratch {
         let matchData: OpaquePointer
+        let context: OpaquePointer?
+        let jitStack: OpaquePointer?
         init(pattern: PCRE2Pattern) {
             matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
+            context = pcre2_match_context_create_8(nil)
+            jitStack = pcre2_jit_stack_create_8(32 << 10, 1 << 20, nil)
+            if let context {
+                pcre2_set_match_limit_8(context, PCRE2Pattern.matchLimit)
+                pcre2_set_depth_limit_8(context, PCRE2Pattern.depthLimit)
+                if let jitStack { pcre2_jit_stack_assign_8(context, nil, UnsafeMutableRawPointer(jitStack)) }
+            }
         }
-        deinit { pcre2_match_data_free_8(matchData) }
+        deinit {
+            pcre2_match_data_free_8(matchData)
+            if let context { pcre2_match_context_free_8(context) }
+            if let jitStack { pcre2_jit_stack_free_8(jitStack) }
+        }
+    }
+
+    /// True for PCRE2's "ran out of budget" results (match, depth or heap limit, JIT stack).
+    public static func isLimit(_ rc: Int32) -> Bool {
+        rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT
+            || rc == PCRE2_ERROR_JIT_STACKLIMIT
     }
 
     public func makeScratch() -> Scratch { Scratch(pattern: self) }
 
     /// True when the pattern matches somewhere in `subject`; the groups are left in `scratch`.
     public func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Bool {
-        guard let base = subject.baseAddress else {
+        guard subject.baseAddress != nil else {
             // PCRE2 wants a valid pointer even for an empty subject.
             var zero: UInt8 = 0
             return withUnsafePointer(to: &zero) { p in
-                pcre2_match_8(code, p, 0, 0, 0, scratch.matchData, nil) > 0
+                pcre2_match_8(code, p, 0, 0, 0, scratch.matchData, scratch.context) > 0
             }
         }
-        let rc: Int32
+        return match(subject, scratch: scratch) > 0
+    }
+
+    /// PCRE2's result for `subject`: > 0 matched, `PCRE2_ERROR_NOMATCH`, or an error such as a limit.
+    public func match(_ subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Int32 {
+        guard let base = subject.baseAddress else { return matches(subject, scratch: scratch) ? 1 : PCRE2_ERROR_NOMATCH }
         if jitCompiled {
-            rc = pcre2_jit_match_8(code, base, subject.count, 0, 0, scratch.matchData, nil)
-        } else {
-            rc = pcre2_match_8(code, base, subject.count, 0, 0, scratch.matchData, nil)
+            return pcre2_jit_match_8(code, base, subject.count, 0, 0, scratch.matchData, scratch.context)
         }
-        return rc > 0
+        return pcre2_match_8(code, base, subject.count, 0, 0, scratch.matchData, scratch.context)
     }
 
     /// The byte range of group `group` of the last successful match, or nil when it did not take part.

@@ -117,7 +117,17 @@ public struct ReportDocument: Codable, Sendable {
     public let unrecognised: [UnrecognisedEntry]
     /// Warning-level lines no rule explained (shown by the text report when nothing at error level is).
     public let unrecognisedWarnings: [UnrecognisedEntry]
+    /// Rules whose pattern ran out of its match budget: `{rule, count, reason, input, line}`.
+    public let patternLimits: [PatternLimitEntry]
     public let noise: [NoiseEntry]
+
+    public struct PatternLimitEntry: Codable, Sendable {
+        public let rule: String
+        public let count: Int
+        public let reason: String
+        public let input: String
+        public let line: Int
+    }
     public let inputs: [InputEntry]
 
     public init(report: Report, inputs: [InputSummary] = []) {
@@ -127,6 +137,9 @@ public struct ReportDocument: Codable, Sendable {
             + report.belowThreshold.map { ReportDocument.entry($0, explained: []) }
         unrecognised = report.unrecognised.map(ReportDocument.entry)
         unrecognisedWarnings = report.unrecognisedWarnings.map(ReportDocument.entry)
+        patternLimits = report.patternLimits.map {
+            PatternLimitEntry(rule: $0.rule.id, count: $0.hit.count, reason: $0.hit.reason, input: $0.hit.input, line: $0.hit.line)
+        }
         noise = report.noise.map { NoiseEntry(rule: $0.rule.id, title: $0.rule.title, count: $0.count) }
         self.inputs = inputs.map { i in
             InputEntry(name: i.name, lines: i.lines, bytes: i.bytes, format: i.problem == nil ? i.format : nil,

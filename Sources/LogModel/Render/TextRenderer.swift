@@ -65,6 +65,10 @@ public struct TextRenderer: TerminalText {
                 out += "  \(String(n.count).leftPad(6))  \(n.rule.title) [\(n.rule.id)]\n"
             }
         }
+        for (rule, hit) in report.patternLimits {
+            out += paint("Pattern limit", "1;33") + ": rule [\(rule.id)] ran out of its match budget (\(safe(hit.reason))) on "
+                + "\(hit.count) line\(hit.count == 1 ? "" : "s"), first \(safe(hit.input)):\(hit.line); such a line may hold a match that was not seen.\n"
+        }
         if inputs.count > 1 || inputs.contains(where: { $0.problem != nil }) { out += fileTable(report, inputs) }
         out += "Read \(r.lines) line\(r.lines == 1 ? "" : "s") from \(r.inputs.count) input\(r.inputs.count == 1 ? "" : "s")"
         out += ", \(r.events) event\(r.events == 1 ? "" : "s")"

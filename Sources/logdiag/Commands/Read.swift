@@ -43,6 +43,9 @@ extension LogDiag {
             if !readAny { throw ExitCode(ExitStatus.unreadable) }
             let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
+            for (rule, hit) in report.patternLimits {
+                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(TerminalSafe.escape(hit.input)):\(hit.line)); a match there may have been missed")
+            }
             warnSplit(diagnoser.results.splitLines, limit: input.maxLineBytes)
             emit(output.render(report))
             if failed { throw ExitCode(ExitStatus.unreadable) }

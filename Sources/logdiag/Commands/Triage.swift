@@ -51,6 +51,9 @@ extension LogDiag {
             progress?.stop()
             let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
+            for (rule, hit) in report.patternLimits {
+                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(TerminalSafe.escape(hit.input)):\(hit.line)); a match there may have been missed")
+            }
             warnSplit(results.splitLines, limit: input.maxLineBytes)
             let all = inputs + problems
             // Listed in the report's file table, and said on stderr too, one line each.
