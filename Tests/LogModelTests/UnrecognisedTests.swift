@@ -492,5 +492,35 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(hit.hit.line == 1 && hit.hit.count == 1)
         #expect(TextRenderer().render(r).contains("ran out of its match budget"))
         #expect(ReportDocument(report: r).json().contains("\"patternLimits\""))
+        // `rules check` warns about the nested quantifier; the built-in library has none.
+        #expect(RuleChecker.lint(rules: rules).count == 1)
+        #expect(RuleChecker.lint(rules: library).isEmpty, "\(RuleChecker.lint(rules: library).map(\.description))")
+    }
+}
+
+@Suite struct PatternLinearityTests {
+    /// Every built-in pattern stays linear on long lines: each match sample's message repeated to
+    /// 1 MiB is matched within a fixed PCRE2 step budget (its own match limit: deterministic, not
+    /// a timing). A quadratic pattern needs about a million times more steps and fails here.
+    @Test func everyBuiltinPatternIsLinearOnAOneMebibyteLine() throws {
+        var over: [String] = []
+        for (i, rule) in librarySet.rules.enumerated() {
+            let pattern = librarySet.patterns[i]
+            guard let sample = rule.samples.first(where: \.shouldMatch) else { continue }
+            var message = ""
+            SampleRunner.withEvents(sample.line) { e in if message.isEmpty { message = e.message.string } }
+            if message.isEmpty { message = sample.line }
+            var subject = Array(message.utf8)
+            while subject.count < 1 << 20 { subject += Array(" ".utf8) + Array(message.utf8) }
+            let scratch = pattern.makeScratch(matchLimit: 40_000_000)
+            let rc = subject.withUnsafeBufferPointer { pattern.match($0, scratch: scratch) }
+            if PCRE2Pattern.isLimit(rc) { over.append(rule.id) }
+        }
+        #expect(over.isEmpty, "patterns over the step budget on a 1 MiB line: \(over)")
+        // The budget catches what it is for: a pattern with nested unbounded repeats.
+        let quadratic = try PCRE2Pattern(#"(?:\w+\s?)+=="#)
+        let line = Array(String(repeating: "word ", count: 1 << 18).utf8) + Array("=".utf8)
+        let rc = line.withUnsafeBufferPointer { quadratic.match($0, scratch: quadratic.makeScratch(matchLimit: 40_000_000)) }
+        #expect(PCRE2Pattern.isLimit(rc))
     }
 }

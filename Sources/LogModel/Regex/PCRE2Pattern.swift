@@ -72,12 +72,12 @@ public final class PCRE2Pattern: @unchecked Sendable {
         let matchData: OpaquePointer
         let context: OpaquePointer?
         let jitStack: OpaquePointer?
-        init(pattern: PCRE2Pattern) {
+        init(pattern: PCRE2Pattern, matchLimit: UInt32 = PCRE2Pattern.matchLimit) {
             matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
             context = pcre2_match_context_create_8(nil)
             jitStack = pcre2_jit_stack_create_8(32 << 10, 1 << 20, nil)
             if let context {
-                pcre2_set_match_limit_8(context, PCRE2Pattern.matchLimit)
+                pcre2_set_match_limit_8(context, matchLimit)
                 pcre2_set_depth_limit_8(context, PCRE2Pattern.depthLimit)
                 if let jitStack { pcre2_jit_stack_assign_8(context, nil, UnsafeMutableRawPointer(jitStack)) }
             }
@@ -96,6 +96,9 @@ public final class PCRE2Pattern: @unchecked Sendable {
     }
 
     public func makeScratch() -> Scratch { Scratch(pattern: self) }
+
+    /// Scratch with another step budget (the linearity test).
+    public func makeScratch(matchLimit: UInt32) -> Scratch { Scratch(pattern: self, matchLimit: matchLimit) }
 
     /// True when the pattern matches somewhere in `subject`; the groups are left in `scratch`.
     public func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Bool {

@@ -130,6 +130,27 @@ extension RuleChecker {
     }
 }
 
+extension RuleChecker {
+    /// A group that repeats something repeated, `(\w+\s?)+` or `(a*)*`: PCRE2 may backtrack
+    /// through every way of splitting a long line between the two. Possessive inner repeats
+    /// (`++`, `*+`) do not backtrack and are not flagged.
+    static let nestedQuantifier = try! PCRE2Pattern(#"\((?:[^()\\]|\\.)*(?<![\\+*])[+*](?![+])(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})"#)
+
+    /// Warnings that do not fail a check: patterns that may be slow on long lines.
+    public static func lint(rules: [Rule]) -> [RuleFileError] {
+        var out: [RuleFileError] = []
+        for r in rules {
+            var p = r.pattern
+            let hit = p.withUTF8 { nestedQuantifier.matches($0, scratch: nestedQuantifier.makeScratch()) }
+            if hit {
+                out.append(.init(file: r.file, line: r.line, ruleID: r.id,
+                                 message: "warning: nested quantifiers (a repeated group of repeats) can backtrack for a very long time on a long line; make the inner repeat possessive (`++`, `*+`) or atomic (`(?>...)`)"))
+            }
+        }
+        return out
+    }
+}
+
 /// Runs one sample line through the same parser as real input.
 public enum SampleRunner {
     public static func withEvents(_ line: String, year: Int = 2021, _ body: (borrowing LogEvent) -> Void) {

@@ -98,6 +98,7 @@ extension LogDiag {
                 errors += RuleChecker.check(tables: tables, rules: merged, onlyFiles: Set(tableFiles.map(\.name)))
                 let sorted = errors.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
                 emit(sorted.map { $0.description + "\n" }.joined())
+                for w in RuleChecker.lint(rules: checked) { warn(w.description) }
                 let samples = checked.reduce(0) { $0 + $1.samples.count }
                 warn("\(checked.count) rules, \(samples) samples checked, \(errors.count) error\(errors.count == 1 ? "" : "s")")
                 if !errors.isEmpty { throw ExitCode(ExitStatus.findings) }
