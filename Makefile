@@ -27,7 +27,7 @@ demo: build
 	  if [ $$status -ne 1 ]; then echo "demo: expected exit status 1 (a root cause found), got $$status" >&2; exit 1; fi
 
 test: build
-	$(SWIFT) test
+	$(SWIFT) test --quiet
 	$(BIN) rules check
 	$(BIN) eval Corpus --failures-only
 
