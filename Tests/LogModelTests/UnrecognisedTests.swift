@@ -524,3 +524,16 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(PCRE2Pattern.isLimit(rc))
     }
 }
+
+@Suite struct OptionErrorTests {
+    @Test func badOptionValuesSayWhatIsAllowedWithTheCommandsUsage() throws {
+        let year = try runLogdiag(["--year", "1899", "/dev/null"])
+        #expect(year.status == 64)
+        #expect(year.err.contains("from 1970 to 9999"))
+        #expect(year.err.contains("logdiag read"))
+        let version = try runLogdiag(["triage", "--version", "frob=1.2", "/dev/null"])
+        #expect(version.status == 64)
+        #expect(version.err.contains("unknown component 'frob'"))
+        #expect(version.err.contains("logdiag triage"))
+    }
+}

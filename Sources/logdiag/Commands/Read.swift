@@ -18,6 +18,12 @@ extension LogDiag {
         @OptionGroup var output: OutputOptions
         @OptionGroup var baseline: BaselineOptions
 
+        /// Option errors here, not in `run`, so the message comes with this command's usage.
+        func validate() throws {
+            _ = try rules.versionOverrides()
+            _ = try input.analyzer()
+        }
+
         func run() throws {
             let overrides = try rules.versionOverrides()
             let paths = files.isEmpty ? ["-"] : files

@@ -35,6 +35,8 @@ extension LogDiag {
         func validate() throws {
             if paths.isEmpty { throw ValidationError("give at least one file, directory or bundle to triage") }
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            _ = try rules.versionOverrides()
+            _ = try input.analyzer()
         }
 
         func run() throws {

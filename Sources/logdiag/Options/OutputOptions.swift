@@ -16,7 +16,7 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Mask IP addresses, hostnames and tokens in everything printed, for sharing.")
     var redact = false
 
-    @Option(help: "Exit with status 1 when a finding or an unrecognised error-level line is at least this severe: info, warning, error (default) or fatal.")
+    @Option(help: "Exit with status 1 when a finding or an unrecognised error-level line is at least this severe: debug, info, warning, error (default) or fatal.")
     var failOn: SeverityArgument = SeverityArgument(.error)
 
     /// Renders `report` in the chosen format (redacted when asked).

@@ -19,6 +19,10 @@ struct RuleOptions: ParsableArguments {
             guard parts.count == 2, let v = Version(parts[1]) else {
                 throw ValidationError("--version takes COMPONENT=VERSION, like kube-proxy=1.22.4 (got '\(pair)')")
             }
+            guard let c = Component(name: parts[0]) else {
+                throw ValidationError("unknown component '\(parts[0])' in --version; known: \(Component.names.joined(separator: ", "))")
+            }
+            _ = c
             out[parts[0]] = v
         }
         return out
@@ -91,7 +95,7 @@ struct InputOptions: ParsableArguments {
             o.component = c
         }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
-        if let year, !(1970...9999).contains(year) { throw ValidationError("--year must be a four-digit year") }
+        if let year, !(1970...9999).contains(year) { throw ValidationError("--year must be from 1970 to 9999 (got \(year))") }
         return Analyzer(options: o, year: year)
     }
 }
