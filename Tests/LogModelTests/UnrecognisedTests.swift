@@ -537,3 +537,18 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(version.err.contains("logdiag triage"))
     }
 }
+
+@Suite struct YearGuessTests {
+    /// A year taken from a guess is said, with where it came from; a stated one is not.
+    @Test func theReportSaysWhenAYearWasGuessed() throws {
+        let dir = URL(fileURLWithPath: corpusRoot).appendingPathComponent("kube-proxy/lxd-conntrack-max")
+        let alone = try runLogdiag([dir.appendingPathComponent("kube-proxy.log").path])
+        #expect(alone.out.contains("Year guessed"))
+        #expect(alone.out.contains("from the file's modification time"))
+        let beside = try runLogdiag(["-o", "json", dir.appendingPathComponent("kube-proxy.log").path,
+                                     dir.appendingPathComponent("rancher-server.log").path])
+        #expect(beside.out.contains("\"yearGuessed\" : \"2021, from the dated inputs beside it\""))
+        let given = try runLogdiag(["--year", "2021", dir.appendingPathComponent("kube-proxy.log").path])
+        #expect(!given.out.contains("Year guessed"))
+    }
+}

@@ -114,7 +114,8 @@ public struct Analyzer: Sendable {
         let d = Unmanaged.passUnretained(diagnoser)
         var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
         // An input's own first dated line beats every guess.
-        if year == nil, mtime == nil || dateBeside != nil { try events.takeYearFromFirstDatedLine() }
+        var tookFirstDate = false
+        if year == nil, mtime == nil || dateBeside != nil { tookFirstDate = try events.takeYearFromFirstDatedLine() }
         if let also {
             try events.run { e in
                 d._withUnsafeGuaranteedRef { $0.consume(e) }
@@ -131,6 +132,13 @@ public struct Analyzer: Sendable {
                               splitLines: events.reader.splitLines)
         summary.pointee.lines = events.reader.lineNumber
         summary.pointee.bytes = events.reader.bytesRead
+        // Say so when the year of undated lines was a guess (no --year, no date in the input).
+        if year == nil, !tookFirstDate, summary.pointee.undatedEvents > 0, summary.pointee.datedEvents == 0 {
+            let y = yearTracker(mtime: mtime).year
+            let source = dateBeside != nil ? "from the dated inputs beside it"
+                : mtime != nil ? "from the file's modification time" : "the current year"
+            summary.pointee.yearGuess = "\(y), \(source)"
+        }
         return summary.pointee
     }
 }

@@ -10,6 +10,12 @@ public struct InputSummary: Sendable {
     public var last: Timestamp?
     /// Set when the input could not be read, or was left out (binary); never silently.
     public var problem: String?
+    /// Events whose time carries no year (klog, CoreDNS, journald short) and events whose does.
+    public var undatedEvents = 0
+    public var datedEvents = 0
+    /// Where the year of its undated lines came from, when the input itself never stated one:
+    /// "2026, from the file's modification time". Nil when nothing was guessed.
+    public var yearGuess: String?
 
     public init(name: String) { self.name = name }
 
@@ -18,6 +24,11 @@ public struct InputSummary: Sendable {
         events += 1
         formatCounts[Int(e.format.rawValue)] += 1
         if let env = e.envelope { envelopeCounts[Int(env.rawValue)] += 1 }
+        switch e.envelope {
+        case .dockerTS?, .cri?, .dockerJSON?, .journaldISO?, .journaldJSON?: datedEvents += 1
+        default:
+            if e.format.statesYear { datedEvents += 1 } else if e.time != nil { undatedEvents += 1 }
+        }
         if let t = e.time {
             if first == nil || t < first! { first = t }
             if last == nil || t > last! { last = t }

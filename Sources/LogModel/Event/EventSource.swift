@@ -48,10 +48,12 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     /// the first read that begins with a full date stands for the lines before it that state none
     /// (klog), instead of the current year. `cat kube-proxy.log rancher.log | logdiag` dates the
     /// klog lines in Rancher's year.
-    public mutating func takeYearFromFirstDatedLine() throws(InputError) {
-        guard let (year, month) = ByteScan.firstLineDate(in: try reader.peekStart()) else { return }
+    @discardableResult
+    public mutating func takeYearFromFirstDatedLine() throws(InputError) -> Bool {
+        guard let (year, month) = ByteScan.firstLineDate(in: try reader.peekStart()) else { return false }
         years = YearTracker(year: year, referenceMonth: month)
         decoder.restartYears(years)
+        return true
     }
 
     /// Reads to the end of input (or, with `final == false`, to the end of what is available now)

@@ -96,6 +96,8 @@ public struct ReportDocument: Codable, Sendable {
         public let last: String?
         public let findings: Int
         public let problem: String?
+        /// "2026, from the file's modification time" when the input states no year of its own.
+        public let yearGuessed: String?
     }
 
     public struct Summary: Codable, Sendable {
@@ -144,7 +146,7 @@ public struct ReportDocument: Codable, Sendable {
         self.inputs = inputs.map { i in
             InputEntry(name: i.name, lines: i.lines, bytes: i.bytes, format: i.problem == nil ? i.format : nil,
                        envelope: i.envelope, first: i.first?.rfc3339, last: i.last?.rfc3339,
-                       findings: report.findingCount(in: i.name), problem: i.problem)
+                       findings: report.findingCount(in: i.name), problem: i.problem, yearGuessed: i.yearGuess)
         }
         let r = report.results
         summary = Summary(inputs: max(r.inputs.count, inputs.count), lines: r.lines, events: r.events,

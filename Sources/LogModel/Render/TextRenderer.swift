@@ -7,6 +7,8 @@ public struct TextRenderer: TerminalText {
     public var clipEvidence: Bool
     /// Unrecognised groups shown in full; the rest are counted.
     public var unrecognisedShown = 5
+    /// The per-file table for several inputs (triage); `logdiag FILE...` leaves it out.
+    public var fileTable = true
 
     public init(color: Bool = false, width: Int = 100, clipEvidence: Bool = true) {
         self.color = color
@@ -69,7 +71,10 @@ public struct TextRenderer: TerminalText {
             out += paint("Pattern limit", "1;33") + ": rule [\(rule.id)] ran out of its match budget (\(safe(hit.reason))) on "
                 + "\(hit.count) line\(hit.count == 1 ? "" : "s"), first \(safe(hit.input)):\(hit.line); such a line may hold a match that was not seen.\n"
         }
-        if inputs.count > 1 || inputs.contains(where: { $0.problem != nil }) { out += fileTable(report, inputs) }
+        for i in inputs.prefix(5) where i.yearGuess != nil {
+            out += paint("Year guessed", "1") + ": \(safe(i.name)) states no year; its lines are dated \(i.yearGuess!) (set it with --year).\n"
+        }
+        if fileTable, inputs.count > 1 || inputs.contains(where: { $0.problem != nil }) { out += fileTable(report, inputs) }
         out += "Read \(r.lines) line\(r.lines == 1 ? "" : "s") from \(r.inputs.count) input\(r.inputs.count == 1 ? "" : "s")"
         out += ", \(r.events) event\(r.events == 1 ? "" : "s")"
         if r.noiseLines > 0 { out += ", \(r.noiseLines) known noise" }

@@ -32,13 +32,14 @@ extension LogDiag {
             let diagnoser = Diagnoser(ruleSet: ruleSet)
             var failed = false
             var readAny = false
+            var summaries: [InputSummary] = []
             if paths.contains("-"), Terminal.isTTY(0) {
                 // A bare `logdiag` in a terminal waits for input; say so instead of seeming to hang.
                 warn("reading logs from the terminal; end with Ctrl-D, or pipe them in: docker logs kube-proxy 2>&1 | logdiag")
             }
             for path in paths {
                 do throws(InputError) {
-                    try analyzer.run(path: path, into: diagnoser)
+                    summaries.append(try analyzer.run(path: path, into: diagnoser))
                     readAny = true
                 } catch {
                     warn(error.description)
@@ -53,7 +54,7 @@ extension LogDiag {
                 warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(TerminalSafe.escape(hit.input)):\(hit.line)); a match there may have been missed")
             }
             warnSplit(diagnoser.results.splitLines, limit: input.maxLineBytes)
-            emit(output.render(report))
+            emit(output.render(report, inputs: summaries, fileTable: false))
             if failed { throw ExitCode(ExitStatus.unreadable) }
             if output.failed(report) { throw ExitCode(ExitStatus.findings) }
         }

@@ -20,13 +20,14 @@ struct OutputOptions: ParsableArguments {
     var failOn: SeverityArgument = SeverityArgument(.error)
 
     /// Renders `report` in the chosen format (redacted when asked).
-    func render(_ report: Report, inputs: [InputSummary] = [], redactor: Redactor? = nil) -> String {
+    func render(_ report: Report, inputs: [InputSummary] = [], redactor: Redactor? = nil, fileTable: Bool = true) -> String {
         let text: String
         switch output {
         case .text:
-            text = TextRenderer(color: Terminal.useColor(color) && !redact, width: Terminal.width,
-                                clipEvidence: Terminal.isTTY(1))
-                .render(report, inputs: inputs)
+            var renderer = TextRenderer(color: Terminal.useColor(color) && !redact, width: Terminal.width,
+                                        clipEvidence: Terminal.isTTY(1))
+            renderer.fileTable = fileTable
+            text = renderer.render(report, inputs: inputs)
         case .json: text = ReportDocument(report: report, inputs: inputs).json()
         case .ndjson: text = ReportDocument.ndjson(report)
         case .markdown: text = MarkdownRenderer().render(report, inputs: inputs)
