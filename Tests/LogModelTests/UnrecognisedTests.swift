@@ -552,3 +552,45 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(!given.out.contains("Year guessed"))
     }
 }
+
+@Suite struct ReviewFixTests {
+    /// An error line with no words is still an error: grouped, never dropped.
+    @Test func anErrorWithAnEmptyMessageIsReported() throws {
+        let r = try report("E0101 10:00:00.000000       1 x.go:1] \n")
+        #expect(r.unrecognised.first?.template == "(empty message)")
+    }
+
+    /// The pasted hint stays one shell word whatever the file is called.
+    @Test func theRulesNewHintIsShellQuoted() {
+        #expect(TextRenderer.shellQuoted("a'b; rm -rf ~.log:3") == "'a'\\''b; rm -rf ~.log:3'")
+    }
+
+    /// A half-read gzip in a triage is said on stderr (escaped, one line) and fails the run; file
+    /// names with control characters never reach the terminal raw.
+    @Test func aBrokenGzipIsNotAQuietPartialRead() throws {
+        let dir = try tempDir("gz")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        let name = "bad\u{1B}]0;x\u{07}.log.gz"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c '\(seed)' | head -c 300 > \"$1\"", "sh", dir.appendingPathComponent(name).path]
+        try p.run()
+        p.waitUntilExit()
+        let r = try runLogdiag(["triage", "--no-progress", "--year", "2021", dir.path])
+        #expect(r.status == 2)
+        #expect(r.err.contains("gzip"))
+        #expect(!r.err.contains("\u{1B}") && !r.out.contains("\u{1B}"))
+        #expect(r.err.contains("\\x1b"))
+    }
+
+    @Test func diffTextIsEscaped() throws {
+        let dir = try tempDir("diffsafe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "I0101 10:00:00.000000       1 x.go:1] started\n".write(to: dir.appendingPathComponent("good.log"), atomically: false, encoding: .utf8)
+        try "E0101 10:00:00.000000       1 x.go:1] frob \u{202E}gnp.exe torn\n".write(to: dir.appendingPathComponent("bad.log"), atomically: false, encoding: .utf8)
+        let r = try runLogdiag(["diff", "--year", "2024", dir.appendingPathComponent("good.log").path, dir.appendingPathComponent("bad.log").path])
+        #expect(r.out.contains("frob"))
+        #expect(!r.out.unicodeScalars.contains { $0.value == 0x202E })
+    }
+}

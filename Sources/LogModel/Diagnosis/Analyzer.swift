@@ -32,6 +32,24 @@ public struct Analyzer: Sendable {
         return o
     }
 
+    /// Reads a gzip-compressed file through `gzip -dc`. The child is always waited for, also when
+    /// reading fails; a gzip error (a truncated file) is the summary's `problem`, after the events
+    /// that could be read.
+    public func runGzip(path: String, name: String, mtime: time_t?, into diagnoser: Diagnoser,
+                        also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
+        let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", "--", path])
+        var summary: InputSummary
+        do throws(InputError) {
+            summary = try run(source: child.source, name: name, mtime: mtime, into: diagnoser, also: also)
+        } catch {
+            _ = child.finish()
+            throw error
+        }
+        let (status, err) = child.finish()
+        if status != 0 { summary.problem = "gzip: \(err.isEmpty ? "exit status \(status)" : err)" }
+        return summary
+    }
+
     /// This analyzer with `dateBeside` set from the files among `paths` that state a full date in
     /// their first 64 KiB (the latest of them), unless `--year` was given.
     public func withDatesBeside(_ paths: [String]) -> Analyzer {
@@ -48,16 +66,13 @@ public struct Analyzer: Sendable {
 
     /// The date of the first dated line in the first 64 KiB of a regular file.
     public static func statedDate(path: String) -> (year: Int, month: Int)? {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var buf = [UInt8](repeating: 0, count: 64 << 10)
-        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
+        guard let source = try? FileDescriptorSource.open(path: path) else { return nil }
+        defer { close(source.fd) }
         // Compressed or binary data states no date.
-        if buf[0] == 0x1F && n > 1 && buf[1] == 0x8B { return nil }
+        guard InputKind.detect(fd: source.fd) == .text else { return nil }
+        var buf = [UInt8](repeating: 0, count: 64 << 10)
+        let n = buf.withUnsafeMutableBytes { pread(source.fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
         return buf.withUnsafeBufferPointer { ByteScan.firstLineDate(in: UnsafeBufferPointer(rebasing: $0[0..<n])) }
     }
 
@@ -80,10 +95,8 @@ public struct Analyzer: Sendable {
             case .text: break
             case .gzip:
                 close(source.fd)
-                let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", "--", path])
-                let summary = try run(source: child.source, name: path, mtime: mtime, into: diagnoser, also: also)
-                let (status, err) = child.finish()
-                if status != 0 { throw InputError("\(path): gzip: \(err.isEmpty ? "exit status \(status)" : err)") }
+                let summary = try runGzip(path: path, name: path, mtime: mtime, into: diagnoser, also: also)
+                if let problem = summary.problem { throw InputError("\(path): \(problem)") }
                 return summary
             case let kind:
                 close(source.fd)

@@ -138,9 +138,11 @@ public final class Diagnoser {
                                      evidenceLimit: min(5, evidenceLimit))
         hasGeneric = ruleSet.rules.contains(where: \.generic)
         maskBuffer.reserveCapacity(TemplateMasker.maxTemplateBytes + 16)
-        let scratch = ruleSet.patterns.map { $0.makeScratch() }
+        // One match budget (limits, JIT stack) for all of this thread's patterns.
+        let budget = PCRE2Pattern.Budget()
+        let scratch = ruleSet.patterns.map { $0.makeScratch(budget: budget) }
         self.scratch = scratch
-        versionScratch = ruleSet.versionPattern.makeScratch()
+        versionScratch = ruleSet.versionPattern.makeScratch(budget: budget)
         prefilter = ruleSet.prefilter
         let n = ruleSet.rules.count
         ruleCount = n
@@ -236,7 +238,7 @@ public final class Diagnoser {
         let subject = Array(deferArena[m.subject])
         var captures: [String: String] = [:]
         subject.withUnsafeBufferPointer { sub in
-            let sc = pattern.makeScratch()
+            let sc = scratch[m.rule]
             if pattern.matches(sub, scratch: sc) { captures = pattern.captures(in: sub, scratch: sc) }
         }
         if captures["host"] == nil, let h = m.host { captures["host"] = String(decoding: deferArena[h], as: UTF8.self) }
@@ -289,9 +291,7 @@ public final class Diagnoser {
         if let inner = e.innerEvent, inner.pointee.severity == .warning || mineEverything {
             mine(inner.pointee, relayed: false, quoted: true, into: &warningMiner)
         } else {
-            let relayedByHost = e.host != nil
-            let reporter = e.component.map { Diagnoser.reporterIDs.contains($0.id) } ?? false
-            mine(e, relayed: relayedByHost || reporter, quoted: false, into: &warningMiner)
+            mine(e, relayed: Diagnoser.isRelayed(e), quoted: false, into: &warningMiner)
         }
     }
 
@@ -312,15 +312,20 @@ public final class Diagnoser {
             mine(inner.pointee, relayed: false, quoted: true, into: &miner)
         } else {
             if matchGeneric(e, quoted: false) { miner.noteExplainedError(input: e.input); return }
-            // Read before `||`: its autoclosures cannot capture a borrowed event. Orchestrators
-            // (systemd, RKE, the Rancher server) mostly report on other components' failures.
-            let relayedByHost = e.host != nil
-            let reporter = e.component.map { Diagnoser.reporterIDs.contains($0.id) } ?? false
-            mine(e, relayed: relayedByHost || reporter || exited, quoted: false, into: &miner)
+            let relayed = Diagnoser.isRelayed(e)
+            mine(e, relayed: relayed || exited, quoted: false, into: &miner)
         }
     }
 
+    /// Orchestrators (systemd, RKE, the Rancher server) mostly report other components' failures.
     static let reporterIDs: Set<UInt16> = Set(["systemd", "rke", "rancher"].compactMap { Component(name: $0)?.id })
+
+    /// Said about another component: Rancher's `on host [x]`, or an orchestrator's line.
+    static func isRelayed(_ e: borrowing LogEvent) -> Bool {
+        if e.host != nil { return true }
+        guard let c = e.component else { return false }
+        return reporterIDs.contains(c.id)
+    }
 
     /// systemd's `Main process exited, code=exited, status=1/FAILURE`: the service's process is gone.
     static func isExitLine(_ m: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -340,7 +345,8 @@ public final class Diagnoser {
             return
         }
         masker.mask(e.message, into: &maskBuffer)
-        if maskBuffer.isEmpty { return }
+        // An error with no words is still an error: it is grouped, not dropped.
+        if maskBuffer.isEmpty { maskBuffer.append(contentsOf: Array("(empty message)".utf8)) }
         miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: input, line: line, relayed: relayed,
                   time: time, quickHash: h,
                   evidence: Evidence(input: inputName(input), line: line, text: payload.string, time: time, quoted: quoted))
@@ -970,7 +976,7 @@ extension Diagnoser {
             subject = v
         }
         let pattern = ruleSet.patterns[i]
-        let scratch = pattern.makeScratch()
+        let scratch = self.scratch[i]
         guard pattern.matches(subject, scratch: scratch) else { return nil }
         var seenLiteral = false
         (rule.generic ? ruleSet.genericPrefilter : ruleSet.prefilter).scan(e.message) { tag in if tag == i { seenLiteral = true } }

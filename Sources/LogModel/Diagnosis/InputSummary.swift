@@ -10,6 +10,10 @@ public struct InputSummary: Sendable {
     public var last: Timestamp?
     /// Set when the input could not be read, or was left out (binary); never silently.
     public var problem: String?
+
+    /// Not (wholly) read for a reason the user must hear of: anything but a file left out by
+    /// design ("skipped: ..."). A gzip error half-way or an empty bundle counts.
+    public var unreadable: Bool { problem.map { !$0.hasPrefix("skipped") } ?? false }
     /// Events whose time carries no year (klog, CoreDNS, journald short) and events whose does.
     public var undatedEvents = 0
     public var datedEvents = 0

@@ -35,17 +35,14 @@ public struct Report: Sendable {
     public let belowThreshold: [ReportedFinding]
     /// Rules whose pattern ran out of its match budget on some line: such a line may hold a
     /// match that was not seen, so the report says so.
-    public var patternLimits: [(rule: Rule, hit: PatternLimitHit)] {
-        results.patternLimits.keys.sorted().map { (ruleSet.rules[$0], results.patternLimits[$0]!) }
-    }
-    let ruleSet: RuleSet
+    public let patternLimits: [(rule: Rule, hit: PatternLimitHit)]
 
     /// Ranks findings and folds consequences into their causes (`explains`).
     /// `versionOverrides` (from `--version COMPONENT=VERSION`) win over versions read from the logs.
     public init(results: DiagnosisResults, ruleSet: RuleSet, versionOverrides: [String: Version] = [:],
                 baseline: TemplateMiner? = nil) {
         self.results = results
-        self.ruleSet = ruleSet
+        patternLimits = results.patternLimits.keys.sorted().map { (ruleSet.rules[$0], results.patternLimits[$0]!) }
         let findings = Report.mergeUnkeyed(results.allFindings.filter(\.thresholdMet))
         func version(_ component: String, _ f: Finding) -> Version? {
             if let v = versionOverrides[component] ?? results.versions[component] { return v }

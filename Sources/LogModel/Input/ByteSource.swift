@@ -8,7 +8,21 @@ public protocol ByteSource {
 /// An error reading input, with the message the user sees.
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The reason without the path, for tables that show the path already.
+    public let reason: String
+    /// Not an error but a file that is not read by design (a FIFO, a device, binary data).
+    public let skipped: Bool
+    public init(_ description: String) {
+        self.description = description
+        reason = description
+        skipped = false
+    }
+
+    public init(path: String, reason: String, skipped: Bool) {
+        description = "\(path): \(reason)\(skipped ? "; skipped" : "")"
+        self.reason = reason
+        self.skipped = skipped
+    }
 
     static func errno(_ what: String, _ code: Int32) -> InputError {
         InputError("\(what): \(String(cString: strerror(code)))")
@@ -47,7 +61,7 @@ public struct FileDescriptorSource: ByteSource {
         }
         if type != S_IFREG {
             close(fd)
-            throw InputError("\(path): \(FileDescriptorSource.describe(type))")
+            throw InputError(path: path, reason: FileDescriptorSource.describe(type), skipped: type != S_IFDIR)
         }
         return FileDescriptorSource(fd: fd, name: path)
     }
@@ -56,11 +70,11 @@ public struct FileDescriptorSource: ByteSource {
     public static func describe(_ type: mode_t) -> String {
         switch type {
         case S_IFDIR: "is a directory"
-        case S_IFIFO: "is a FIFO, not a regular file; skipped"
-        case S_IFCHR: "is a character device, not a regular file; skipped"
-        case S_IFBLK: "is a block device, not a regular file; skipped"
-        case S_IFSOCK: "is a socket, not a regular file; skipped"
-        default: "is not a regular file; skipped"
+        case S_IFIFO: "is a FIFO, not a regular file"
+        case S_IFCHR: "is a character device, not a regular file"
+        case S_IFBLK: "is a block device, not a regular file"
+        case S_IFSOCK: "is a socket, not a regular file"
+        default: "is not a regular file"
         }
     }
 

@@ -67,13 +67,12 @@ public final class PCRE2Pattern: @unchecked Sendable {
     public static let matchLimit: UInt32 = 10_000_000
     public static let depthLimit: UInt32 = 100_000
 
-    /// Per-thread match state: reused across matches so matching allocates nothing.
-    public final class Scratch {
-        let matchData: OpaquePointer
+    /// The limits and JIT stack matches run with. One per thread (a diagnoser's rules share
+    /// it): the JIT stack must not be used by two matches at once.
+    public final class Budget {
         let context: OpaquePointer?
         let jitStack: OpaquePointer?
-        init(pattern: PCRE2Pattern, matchLimit: UInt32 = PCRE2Pattern.matchLimit) {
-            matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
+        public init(matchLimit: UInt32 = PCRE2Pattern.matchLimit) {
             context = pcre2_match_context_create_8(nil)
             jitStack = pcre2_jit_stack_create_8(32 << 10, 1 << 20, nil)
             if let context {
@@ -83,10 +82,21 @@ public final class PCRE2Pattern: @unchecked Sendable {
             }
         }
         deinit {
-            pcre2_match_data_free_8(matchData)
             if let context { pcre2_match_context_free_8(context) }
             if let jitStack { pcre2_jit_stack_free_8(jitStack) }
         }
+    }
+
+    /// Per-thread match state: reused across matches so matching allocates nothing.
+    public final class Scratch {
+        let matchData: OpaquePointer
+        let budget: Budget
+        var context: OpaquePointer? { budget.context }
+        init(pattern: PCRE2Pattern, budget: Budget) {
+            matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
+            self.budget = budget
+        }
+        deinit { pcre2_match_data_free_8(matchData) }
     }
 
     /// True for PCRE2's "ran out of budget" results (match, depth or heap limit, JIT stack).
@@ -95,10 +105,11 @@ public final class PCRE2Pattern: @unchecked Sendable {
             || rc == PCRE2_ERROR_JIT_STACKLIMIT
     }
 
-    public func makeScratch() -> Scratch { Scratch(pattern: self) }
+    /// Scratch with its own budget, or one shared with the other patterns of a thread.
+    public func makeScratch(budget: Budget = Budget()) -> Scratch { Scratch(pattern: self, budget: budget) }
 
     /// Scratch with another step budget (the linearity test).
-    public func makeScratch(matchLimit: UInt32) -> Scratch { Scratch(pattern: self, matchLimit: matchLimit) }
+    public func makeScratch(matchLimit: UInt32) -> Scratch { Scratch(pattern: self, budget: Budget(matchLimit: matchLimit)) }
 
     /// True when the pattern matches somewhere in `subject`; the groups are left in `scratch`.
     public func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Bool {

@@ -30,16 +30,16 @@ public struct DiffRenderer: TerminalText {
         if !d.newFindings.isEmpty {
             out += "\n" + paint("New findings", "1") + "\n"
             for f in d.newFindings {
-                out += "  - \(f.severity.description.uppercased()) \(f.title) [\(f.rule.id)], \(f.finding.count) line\(f.finding.count == 1 ? "" : "s")\n"
-                if let ev = f.finding.evidence.first { out += "      " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 10) + "\n" }
+                out += "  - \(f.severity.description.uppercased()) \(safe(f.title)) [\(f.rule.id)], \(f.finding.count) line\(f.finding.count == 1 ? "" : "s")\n"
+                if let ev = f.finding.evidence.first { out += "      " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 10) + "\n" }
             }
         }
         if !d.novel.isEmpty {
             out += "\n" + paint("New kinds of line", "1") + " (not in GOOD)\n"
             for (i, g) in d.novel.prefix(top).enumerated() {
-                out += "\(String(i + 1).leftPad(3)). \(g.severity.description.uppercased()) ×\(g.count)  \(g.template)\n"
+                out += "\(String(i + 1).leftPad(3)). \(g.severity.description.uppercased()) ×\(g.count)  \(safe(g.template))\n"
                 for ev in g.evidence.prefix(2) {
-                    out += "       " + paint("\(ev.input):\(ev.line)", "2") + "  " + clip(ev.text, width - 10) + "\n"
+                    out += "       " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 10) + "\n"
                 }
             }
             if d.novel.count > top { out += "     … and \(d.novel.count - top) more (--top, or -o json for all)\n" }

@@ -35,7 +35,7 @@ public struct TextRenderer: TerminalText {
         var out = ""
         let r = report.results
         // What could not be read comes first: the verdict below covers only what was read.
-        let unreadable = inputs.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
+        let unreadable = inputs.filter(\.unreadable)
         if !unreadable.isEmpty {
             out += paint("\(unreadable.count) input\(unreadable.count == 1 ? "" : "s") could not be read", "1;33")
                 + " (the report covers only the others):\n"
@@ -135,6 +135,11 @@ public struct TextRenderer: TerminalText {
 
     func times(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
 
+    /// `s` as one shell word that runs nothing when pasted: single quotes, each `'` as `'\''`.
+    static func shellQuoted(_ s: String) -> String {
+        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// The first line: what was found, never an all-clear while an error went unexplained.
     func headline(_ report: Report) -> String {
         let u = report.unrecognisedErrors.count
@@ -196,7 +201,7 @@ public struct TextRenderer: TerminalText {
             out += "   (\(d.droppedGroups) rarely seen kinds, \(d.droppedLines) lines, were dropped to keep memory bounded)\n"
         }
         if let ev = shown.first?.evidence.first {
-            out += "   Turn one into a rule: logdiag rules new --from '\(safe(ev.input)):\(ev.line)'\n"
+            out += "   Turn one into a rule: logdiag rules new --from \(TextRenderer.shellQuoted(safe(ev.input) + ":\(ev.line)"))\n"
         }
         return out
     }

@@ -10,8 +10,10 @@ public struct RuleSkeleton: Sendable {
 
     /// Builds the skeleton for an event: its message (what patterns see), the payload line (the
     /// sample), its severity and component.
-    public init(message: UnsafeBufferPointer<UInt8>, sampleLine: String, severity: Severity, component: Component?,
+    public init(message: UnsafeBufferPointer<UInt8>, sampleLine whole: String, severity: Severity, component: Component?,
                 origin: String) {
+        // A sample is one line: a stack trace or joined record keeps its first.
+        let sampleLine = whole.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? whole
         var out: [UInt8] = []
         var parts: [TemplateMasker.MaskedPart] = []
         let covered = withUnsafeMutablePointer(to: &parts) { TemplateMasker().mask(message, into: &out, parts: $0) }

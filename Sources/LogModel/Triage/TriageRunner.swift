@@ -52,9 +52,8 @@ public final class TriageRunner: Sendable {
                 kind = InputKind.detect(fd: source.fd)
                 close(source.fd)
             } catch {
-                let why = error.description.replacingOccurrences(of: path + ": ", with: "")
-                problem(shown, why.hasSuffix("skipped") ? "skipped: \(why.replacingOccurrences(of: "; skipped", with: ""))"
-                    : "unreadable: \(why.prefix(1).lowercased() + why.dropFirst())")
+                let why = error.reason.replacingOccurrences(of: path + ": ", with: "")
+                problem(shown, error.skipped ? "skipped: \(why)" : "unreadable: \(why.prefix(1).lowercased() + why.dropFirst())")
                 return
             }
             let lower = path.lowercased()
@@ -74,11 +73,13 @@ public final class TriageRunner: Sendable {
             }
         }
         /// A symbolic link found in a directory or bundle is followed only to a file inside it.
-        func insideRoot(_ full: String, root: String) -> Bool {
-            guard let target = realpath(full, nil), let base = realpath(root, nil) else { return false }
+        func linkLeaves(_ full: String, root: String) -> Bool {
+            var lst = stat()
+            guard lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK else { return false }
+            guard let target = realpath(full, nil), let base = realpath(root, nil) else { return true }
             defer { free(target); free(base) }
             let t = String(cString: target), b = String(cString: base)
-            return t.hasPrefix(b.hasSuffix("/") ? b : b + "/")
+            return !t.hasPrefix(b.hasSuffix("/") ? b : b + "/")
         }
         func addDirectory(_ dir: String, shown: String) {
             guard let walker = fm.enumerator(atPath: dir) else { problem(shown, "unreadable directory"); return }
@@ -86,8 +87,7 @@ public final class TriageRunner: Sendable {
             for case let rel as String in walker {
                 var isDir: ObjCBool = false
                 let full = (dir as NSString).appendingPathComponent(rel)
-                var lst = stat()
-                if lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK, !insideRoot(full, root: dir) {
+                if linkLeaves(full, root: dir) {
                     problem((shown as NSString).appendingPathComponent(rel), "skipped: symbolic link to outside \(shown)")
                     continue
                 }
@@ -114,19 +114,20 @@ public final class TriageRunner: Sendable {
             }
             guard let walker = fm.enumerator(atPath: dir) else { return }
             var members: [String] = []
+            var skippedLinks = 0
             for case let rel as String in walker {
                 var isDir: ObjCBool = false
                 let full = (dir as NSString).appendingPathComponent(rel)
-                var lst = stat()
-                if lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK, !insideRoot(full, root: dir) {
+                if linkLeaves(full, root: dir) {
                     problem("\(shown):\(rel)", "skipped: symbolic link to outside the bundle")
+                    skippedLinks += 1
                     continue
                 }
                 if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
                     members.append(rel)
                 }
             }
-            if members.isEmpty { problem(shown, "empty archive") }
+            if members.isEmpty, skippedLinks == 0 { problem(shown, "skipped: empty archive") }
             for rel in members.sorted() {
                 addFile((dir as NSString).appendingPathComponent(rel), shown: "\(shown):\(rel)")
             }
@@ -177,27 +178,19 @@ public final class TriageRunner: Sendable {
         do throws(InputError) {
             switch item.kind {
             case .plain:
+                // `expand` sniffed it already: text.
                 let source = try FileDescriptorSource.open(path: item.path)
                 defer { close(source.fd) }
-                if InputKind.detect(fd: source.fd) != .text {
-                    summary.problem = "skipped: binary file"
-                    summary.bytes = item.size
-                    _ = diagnoser.addInput(item.displayName)
-                } else {
-                    var st = stat()
-                    let mtime = fstat(source.fd, &st) == 0 ? st.st_mtim.tv_sec : nil
-                    summary = try analyzer.run(source: CountingSource(source, counter: progress), name: item.displayName,
-                                               mtime: mtime, into: diagnoser)
-                }
+                var st = stat()
+                let mtime = fstat(source.fd, &st) == 0 ? st.st_mtim.tv_sec : nil
+                summary = try analyzer.run(source: CountingSource(source, counter: progress), name: item.displayName,
+                                           mtime: mtime, into: diagnoser)
             case .stdin:
                 summary = try analyzer.run(path: "-", into: diagnoser)
             case .gzip:
-                let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", item.path])
                 // Progress counts compressed bytes, added when the member is done.
-                summary = try analyzer.run(source: child.source, name: item.displayName, mtime: nil, into: diagnoser)
-                let (status, err) = child.finish()
-                progress.add(item.size)
-                if status != 0 { summary.problem = "gzip: \(err.isEmpty ? "exit status \(status)" : err)" }
+                defer { progress.add(item.size) }
+                summary = try analyzer.runGzip(path: item.path, name: item.displayName, mtime: nil, into: diagnoser)
             }
         } catch {
             summary.problem = "unreadable: \(error.description.replacingOccurrences(of: item.path + ": ", with: ""))"

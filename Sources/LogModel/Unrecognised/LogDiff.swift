@@ -16,7 +16,7 @@ public struct LogDiff: Sendable {
         self.bad = bad
         let goodRules = Set(good.allFindings.filter(\.thresholdMet).map(\.ruleIndex))
         let report = Report(results: bad, ruleSet: ruleSet)
-        newFindings = report.allReported.filter { !goodRules.contains($0.rule.index(in: ruleSet)) }
+        newFindings = report.allReported.filter { !goodRules.contains($0.finding.ruleIndex) }
         let known = LogDiff.templates(of: good)
         var shared = 0
         var novel: [UnrecognisedGroup] = []
@@ -34,8 +34,4 @@ public struct LogDiff: Sendable {
         all.merge(r.unrecognisedWarnings)
         return all
     }
-}
-
-extension Rule {
-    func index(in set: RuleSet) -> Int { set.index[id] ?? -1 }
 }

@@ -31,8 +31,6 @@ public struct UnrecognisedGroup: Sendable {
     public internal(set) var namesCause = false
     /// A summary of an earlier error: "command failed", "failed to start", "Error: ...".
     public internal(set) var summary = false
-    /// Order of first occurrence, for ties.
-    var firstSeq: Int
     /// The input of the latest line, so `inputs` is touched only when it changes.
     var lastInput = -1
     var lastSeq: Int
@@ -165,7 +163,7 @@ public struct TemplateMiner: Sendable {
                 let kind = UnrecognisedGroup.classify(text)
                 groups.append(UnrecognisedGroup(template: text, tokens: words, severity: severity, component: component,
                                                 firstInput: input, firstLine: line, namesCause: kind.namesCause,
-                                                summary: kind.summary, firstSeq: seq, lastSeq: seq))
+                                                summary: kind.summary, lastSeq: seq))
                 buckets[key, default: []].append(g)
                 if inputsWithFirst.insert(input).inserted { groups[g].firstInInput = true }
             }
@@ -272,7 +270,6 @@ public struct TemplateMiner: Sendable {
                 g.count = 0
                 g.evidence = []
                 g.inputs = []
-                g.firstSeq = seq + o.firstSeq
                 g.lastSeq = seq + o.lastSeq
                 g.firstInput = o.firstInput + inputOffset
                 target = groups.count

@@ -51,7 +51,7 @@ extension LogDiag {
             let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             for (rule, hit) in report.patternLimits {
-                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(TerminalSafe.escape(hit.input)):\(hit.line)); a match there may have been missed")
+                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(hit.input):\(hit.line)); a match there may have been missed")
             }
             warnSplit(diagnoser.results.splitLines, limit: input.maxLineBytes)
             emit(output.render(report, inputs: summaries, fileTable: false))

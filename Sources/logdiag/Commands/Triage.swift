@@ -54,12 +54,12 @@ extension LogDiag {
             let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             for (rule, hit) in report.patternLimits {
-                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(TerminalSafe.escape(hit.input)):\(hit.line)); a match there may have been missed")
+                warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(hit.input):\(hit.line)); a match there may have been missed")
             }
             warnSplit(results.splitLines, limit: input.maxLineBytes)
             let all = inputs + problems
             // Listed in the report's file table, and said on stderr too, one line each.
-            let unreadable = all.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
+            let unreadable = all.filter(\.unreadable)
             for i in unreadable { warn("\(i.name): \(i.problem ?? "")") }
             // Nothing could be read: the lines on stderr say it all; a report of nothing would read
             // like an all-clear.

@@ -24,7 +24,7 @@ func readEverything(_ paths: [String], ruleSet: RuleSet, analyzer: Analyzer, wha
     -> (DiagnosisResults, [InputSummary]) {
     let runner = TriageRunner(ruleSet: ruleSet, analyzer: analyzer, mineEverything: true)
     let (items, problems) = runner.expand(paths)
-    let unreadable = problems.filter { $0.problem?.hasPrefix("unreadable") == true || $0.problem?.hasPrefix("cannot") == true }
+    let unreadable = problems.filter(\.unreadable)
     for p in unreadable { warn("\(what) \(p.name): \(p.problem ?? "")") }
     if !unreadable.isEmpty || items.isEmpty {
         if items.isEmpty && unreadable.isEmpty { warn("\(what): no files to read in \(paths.joined(separator: " "))") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LogModel
 import Glibc
 
 /// Exit statuses, the same for every command.
@@ -22,9 +23,10 @@ enum ExitStatus {
         """
 }
 
-/// One line on stderr, prefixed with the program name.
+/// One line on stderr, prefixed with the program name. File and member names in it come from
+/// other people's machines: control and bidi characters are shown escaped, and it stays one line.
 func warn(_ message: String) {
-    var line = "logdiag: \(message)\n"
+    var line = "logdiag: \(TerminalSafe.escape(message))\n"
     line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
 }
 
