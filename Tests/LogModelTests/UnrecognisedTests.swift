@@ -594,3 +594,28 @@ func report(_ text: String, name: String = "test.log", rules: RuleSet = libraryS
         #expect(!r.out.unicodeScalars.contains { $0.value == 0x202E })
     }
 }
+
+@Suite struct FollowUnrecognisedTests {
+    /// follow shows an error no rule knows when it arrives, not only in the summary at the end.
+    @Test func followPrintsANewUnrecognisedErrorAsItArrives() throws {
+        let dir = try tempDir("followu")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("frob.log")
+        try "I0101 10:00:00.000000       1 x.go:1] start\n".write(to: file, atomically: false, encoding: .utf8)
+        let p = Process()
+        p.executableURL = logdiagExecutable
+        p.arguments = ["follow", "--tail", "0", file.path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 0.8)
+        try append("F0101 10:00:02.000000       1 main.go:30] frob quorum lost", to: file)
+        Thread.sleep(forTimeInterval: 1.0)
+        p.interrupt()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let live = text.components(separatedBy: "Stopped.").first ?? ""
+        #expect(live.contains("Not recognised") && live.contains("frob quorum lost"), "\(text)")
+    }
+}

@@ -124,6 +124,8 @@ public final class Diagnoser {
 
     /// Called when a finding is reported for the first time or its threshold is met (follow mode).
     public var onNewFinding: ((Finding) -> Void)?
+    /// Called when an error-level line no rule knows starts a new group (follow mode).
+    public var onNewUnrecognised: ((UnrecognisedGroup) -> Void)?
 
     /// Groups every line no rule explained, whatever its severity (`logdiag diff`, `--baseline`),
     /// not only error- and warning-level ones.
@@ -347,9 +349,10 @@ public final class Diagnoser {
         masker.mask(e.message, into: &maskBuffer)
         // An error with no words is still an error: it is grouped, not dropped.
         if maskBuffer.isEmpty { maskBuffer.append(contentsOf: Array("(empty message)".utf8)) }
-        miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: input, line: line, relayed: relayed,
-                  time: time, quickHash: h,
-                  evidence: Evidence(input: inputName(input), line: line, text: payload.string, time: time, quoted: quoted))
+        let created = miner.add(template: maskBuffer, severity: e.severity, component: e.component, input: input, line: line,
+                                relayed: relayed, time: time, quickHash: h,
+                                evidence: Evidence(input: inputName(input), line: line, text: payload.string, time: time, quoted: quoted))
+        if created, e.severity >= .error, let onNewUnrecognised, let g = miner.groups.last { onNewUnrecognised(g) }
     }
 
     /// Generic rules on an event no specific rule matched.

@@ -29,6 +29,8 @@ public final class Follower: @unchecked Sendable {
     public var holdMilliseconds: Int32 = 15
     public var notice: (String) -> Void = { _ in }
     public var found: (ReportedFinding) -> Void = { _ in }
+    /// An error-level line no rule knows, the first of its kind: shown as it arrives, like a finding.
+    public var unrecognised: (UnrecognisedGroup) -> Void = { _ in }
     /// Called on every turn of the loop, so a terminal can show running counts.
     public var tick: () -> Void = {}
     public var versionOverrides: [String: Version] = [:]
@@ -38,6 +40,7 @@ public final class Follower: @unchecked Sendable {
         self.analyzer = analyzer
         diagnoser = Diagnoser(ruleSet: ruleSet)
         diagnoser.onNewFinding = { [unowned self] f in self.announce(f) }
+        diagnoser.onNewUnrecognised = { [unowned self] g in self.unrecognised(g) }
     }
 
     /// Time of the newest event seen, so a reattach asks only for what came after it.

@@ -117,6 +117,16 @@ public struct TextRenderer: TerminalText {
         return out
     }
 
+    /// An unrecognised error as it arrives in follow mode: its first line and template.
+    public func live(_ g: UnrecognisedGroup) -> String {
+        var out = "\(badge(g.severity)) " + paint("Not recognised", "1") + (g.component.map { "  (\($0.name))" } ?? "") + "\n"
+        if let ev = g.evidence.first {
+            out += "  " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 6) + "\n"
+        }
+        out += "  " + paint("Template:", "1") + " " + safe(g.template) + "\n"
+        return out
+    }
+
     /// The short summary follow prints when it stops: each incident with its count.
     public func summary(_ report: Report) -> String {
         var out = "\n" + paint("Stopped.", "1") + " "

@@ -143,9 +143,11 @@ public struct TemplateMiner: Sendable {
         self.evidenceLimit = evidenceLimit
     }
 
-    /// Adds one unexplained error-level line whose template is `template`.
+    /// Adds one unexplained error-level line whose template is `template`; true when it started
+    /// a new group.
+    @discardableResult
     mutating func add(template: [UInt8], severity: Severity, component: Component?, input: Int, line: Int, relayed: Bool,
-                      time: Timestamp?, quickHash: UInt64? = nil, evidence: @autoclosure () -> Evidence) {
+                      time: Timestamp?, quickHash: UInt64? = nil, evidence: @autoclosure () -> Evidence) -> Bool {
         seq += 1
         let g: Int
         if let i = exact[template] {
@@ -176,6 +178,7 @@ public struct TemplateMiner: Sendable {
             quick[h] = g
         }
         update(g, severity: severity, component: component, input: input, relayed: relayed, time: time, evidence: evidence())
+        return groups[g].count == 1
     }
 
     private mutating func update(_ g: Int, severity: Severity, component: Component?, input: Int, relayed: Bool,

@@ -61,6 +61,16 @@ extension LogDiag {
                 if let redactor { text = redactor.redact(text) }
                 emit(text)
             }
+            follower.unrecognised = { g in
+                var text: String
+                switch format {
+                case .ndjson: text = ReportDocument.ndjsonLine(g)
+                case .json: return
+                default: text = (Terminal.isTTY(1) && Terminal.isTTY(2) ? "\r\u{1B}[K" : "") + renderer.live(g)
+                }
+                if let redactor { text = redactor.redact(text) }
+                emit(text)
+            }
             // On a terminal, repeats update a status line on stderr instead of printing again.
             if Terminal.isTTY(2) && format == .text {
                 var last = DispatchTime.now()
