@@ -6,12 +6,12 @@ SEED := Corpus/kube-proxy/lxd-conntrack-max
 
 .PHONY: deps build release demo test eval bench fuzz clean
 
-# PCRE2's headers (Debian's libpcre2-dev) are the one system dependency.
+# The system libraries: PCRE2 (Debian's libpcre2-dev) and libarchive (libarchive-dev).
 deps:
-	@pkg-config --exists libpcre2-8 2>/dev/null || { \
-	  echo "Installing libpcre2-dev (PCRE2 headers) ..."; \
+	@pkg-config --exists libpcre2-8 libarchive 2>/dev/null || { \
+	  echo "Installing libpcre2-dev and libarchive-dev ..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcre2-dev pkg-config; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcre2-dev libarchive-dev pkg-config; }
 
 build: deps
 	$(SWIFT) build

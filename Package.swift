@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "logdiag", targets: ["logdiag"]),
         .library(name: "LogModel", targets: ["LogModel"]),
+        .library(name: "LogArchive", targets: ["LogArchive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,27 +20,35 @@ let package = Package(
             providers: [.apt(["libpcre2-dev"])]
         ),
         .target(name: "CByteScan"),
+        // Archives and compressed files (libarchive, Debian's libarchive-dev) in their own target:
+        // LogModel states what it needs (`PackedReading`), the command links the reader.
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
         .target(
             name: "LogModel",
             dependencies: ["CPCRE2", "CByteScan", .product(name: "Yams", package: "Yams")],
             resources: [.embedInCode("Rules/Builtin"), .embedInCode("Knowledge/Tables")]
         ),
+        .target(name: "LogArchive", dependencies: ["LogModel", "CArchive"]),
         .executableTarget(
             name: "logdiag",
-            dependencies: ["LogModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LogModel", "LogArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark tool for `make bench` (scripts/bench.sh): stage timings and allocation counts.
         // Not a product and not used by any test.
         .target(name: "CMallocCount", path: "Sources/logdiag-bench/CMallocCount"),
         .executableTarget(
             name: "logdiag-bench",
-            dependencies: ["LogModel", "CMallocCount"],
+            dependencies: ["LogModel", "LogArchive", "CMallocCount"],
             path: "Sources/logdiag-bench",
             exclude: ["CMallocCount"]
         ),
         .testTarget(
             name: "LogModelTests",
-            dependencies: ["LogModel"]
+            dependencies: ["LogModel", "LogArchive"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -13,7 +13,7 @@ let logdiagExecutable: URL = {
 
 /// Runs the built `logdiag` binary, draining its output while it runs.
 func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
-                replacePath: Bool = false) throws -> (status: Int32, out: String, err: String) {
+                replacePath: Bool = false, environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let bin = logdiagExecutable
     let p = Process()
     p.executableURL = bin
@@ -25,6 +25,7 @@ func runLogdiag(_ args: [String], stdin: String? = nil, path: String? = nil,
     var env = ProcessInfo.processInfo.environment
     env["NO_COLOR"] = "1"
     if let path { env["PATH"] = replacePath ? path : path + ":" + (env["PATH"] ?? "/usr/bin:/bin") }
+    env.merge(environment) { _, new in new }
     p.environment = env
     try p.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LogArchive
 @testable import LogModel
 
 /// Fixture trees and profiles live in Tests/Fixtures/{doctor,lxd}.
@@ -525,7 +526,7 @@ private let allNodeChecks = ["container", "kernel-modules", "root-propagation", 
         tar.waitUntilExit()
         #expect(tar.terminationStatus == 0)
 
-        let r = try Doctor.checkBundle(archive)
+        let r = try Doctor.checkBundle(archive, packed: LibArchiveReader())
         #expect(r.target.contains("lxdcontainer-2021-07-23_07_45_00.tar.gz"))
         let s = statuses(r)
         #expect(s == [
@@ -540,7 +541,7 @@ private let allNodeChecks = ["container", "kernel-modules", "root-propagation", 
         #expect(left.isEmpty)
 
         // With a version the verdict is definite only where the kernel's answer does not matter.
-        #expect(try check(try Doctor.checkBundle(archive, options: DoctorOptions(kubeProxyVersion: KubeVersion("1.25"))), "conntrack-max").status == .pass)
+        #expect(try check(try Doctor.checkBundle(archive, options: DoctorOptions(kubeProxyVersion: KubeVersion("1.25")), packed: LibArchiveReader()), "conntrack-max").status == .pass)
     }
 
     @Test func unpackedBundleFolderAndBadBundles() throws {
@@ -551,7 +552,7 @@ private let allNodeChecks = ["container", "kernel-modules", "root-propagation", 
         let junk = NSTemporaryDirectory() + "doctor-junk-\(UUID().uuidString).tar.gz"
         try "not a tar file".write(toFile: junk, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: junk) }
-        #expect(throws: DoctorError.self) { try Doctor.checkBundle(junk) }
+        #expect(throws: DoctorError.self) { try Doctor.checkBundle(junk, packed: LibArchiveReader()) }
     }
 
     @Test func bundleSwapAndModulesFromCaptures() throws {

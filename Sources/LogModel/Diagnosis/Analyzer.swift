@@ -9,6 +9,11 @@ public struct Analyzer: Sendable {
     /// The latest date stated by the other inputs of the run (`withDatesBeside`): an input with no
     /// year of its own takes it, so one incident is not dated 2021 in one file and 2026 in another.
     public var dateBeside: (year: Int, month: Int)?
+    /// Reads compressed files and archives (`LogArchive`'s libarchive reader); nil in a build
+    /// without one, where such inputs are refused with a message.
+    public var packed: (any PackedReading)?
+    /// How much one compressed input may unpack to (`--max-bytes`).
+    public var unpackLimits = UnpackLimits()
 
     public init(options: ParseOptions = ParseOptions(), year: Int? = nil) {
         self.options = options
@@ -32,22 +37,34 @@ public struct Analyzer: Sendable {
         return o
     }
 
-    /// Reads a gzip-compressed file through `gzip -dc`. The child is always waited for, also when
-    /// reading fails; a gzip error (a truncated file) is the summary's `problem`, after the events
-    /// that could be read.
-    public func runGzip(path: String, name: String, mtime: time_t?, into diagnoser: Diagnoser,
-                        also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
-        let child = try Subprocess.spawnReading("/usr/bin/env", ["gzip", "-dc", "--", path])
-        var summary: InputSummary
-        do throws(InputError) {
-            summary = try run(source: child.source, name: name, mtime: mtime, into: diagnoser, also: also)
-        } catch {
-            _ = child.finish()
-            throw error
+    /// Reads a compressed file or an archive, member by member, into `diagnoser`: one summary per
+    /// member read or skipped, and one for `name` itself when a limit or damaged data ended it
+    /// early (for a single compressed file, that is its own summary).
+    public func runPacked(path: String, name: String, kind: InputKind, mtime: time_t?, into diagnoser: Diagnoser,
+                          also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> [InputSummary] {
+        guard let packed else { throw InputError(kind.refusal(name)) }
+        var out: [InputSummary] = []
+        let outcome = try packed.read(path: path, limits: unpackLimits, member: { (member, memberTime, source) throws(InputError) in
+            let shown = member.isEmpty ? name : "\(name):\(member)"
+            out.append(try run(source: source, name: shown, mtime: memberTime ?? mtime, into: diagnoser, also: also))
+        }, skipped: { member, reason in
+            var s = InputSummary(name: member.isEmpty ? name : "\(name):\(member)")
+            s.problem = "skipped: \(reason)"
+            out.append(s)
+        })
+        // A damaged stream is a problem (the input was not wholly read); a limit says where it stopped.
+        let ending = outcome.problem.map { "unreadable: \($0)" + (outcome.isArchive ? " (the members before it were read)" : "") }
+            ?? outcome.stopped
+        if let ending {
+            if !outcome.isArchive, out.count == 1, out[0].problem == nil {
+                out[0].problem = ending
+            } else {
+                var s = InputSummary(name: name)
+                s.problem = ending
+                out.append(s)
+            }
         }
-        let (status, err) = child.finish()
-        if status != 0 { summary.problem = "gzip: \(err.isEmpty ? "exit status \(status)" : err)" }
-        return summary
+        return out
     }
 
     /// This analyzer with `dateBeside` set from the files among `paths` that state a full date in
@@ -77,9 +94,10 @@ public struct Analyzer: Sendable {
     }
 
     /// Reads a path (`-` for standard input) into `diagnoser`, also handing each event to `also`.
+    /// One summary, or one per member of an archive (some may carry a `problem`).
     @discardableResult
     public func run(path: String, into diagnoser: Diagnoser,
-                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> InputSummary {
+                    also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> [InputSummary] {
         let source: FileDescriptorSource
         var mtime: time_t?
         if path == "-" {
@@ -90,14 +108,13 @@ public struct Analyzer: Sendable {
             var st = stat()
             let regular = fstat(source.fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
             if regular { mtime = st.st_mtim.tv_sec }
-            // By its bytes, not its name: gzip is decompressed, archives and binaries refused.
+            // By its bytes, not its name: compressed files and archives are unpacked as they are
+            // read, binaries refused.
             switch regular ? InputKind.detect(fd: source.fd) : .text {
             case .text: break
-            case .gzip:
+            case let kind where kind.isPacked:
                 close(source.fd)
-                let summary = try runGzip(path: path, name: path, mtime: mtime, into: diagnoser, also: also)
-                if let problem = summary.problem { throw InputError("\(path): \(problem)") }
-                return summary
+                return try runPacked(path: path, name: path, kind: kind, mtime: mtime, into: diagnoser, also: also)
             case let kind:
                 close(source.fd)
                 throw InputError(kind.refusal(path))
@@ -105,7 +122,7 @@ public struct Analyzer: Sendable {
         }
         defer { if path != "-" { close(source.fd) } }
         let name = path == "-" ? "<stdin>" : path
-        return try run(source: source, name: name, mtime: mtime, into: diagnoser, also: also)
+        return [try run(source: source, name: name, mtime: mtime, into: diagnoser, also: also)]
     }
 
     /// Reads any byte source into `diagnoser`.

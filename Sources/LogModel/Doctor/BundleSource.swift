@@ -15,23 +15,20 @@ import Darwin
 ///
 /// Anything else (mountinfo, `/dev`, `/proc/1`, `/proc/self/attr`) is not captured: those checks skip.
 public struct BundleSource: NodeSource {
-    /// The collection's directory (the one holding `systeminfo/`).
-    public let directory: String
     public let name: String
+    /// The captures, by their path below the collection's folder (`systeminfo/sysctla`).
+    let files: [String: String]
     let sysctls: [String: String]?
     let hasSysctls: Bool
 
     public var kind: NodeSourceKind { .bundle }
     public var label: String { "the logs-collector bundle \(name)" }
 
-    /// `directory` is the folder that holds `systeminfo/`.
-    public init(directory: String, name: String) {
-        self.directory = directory
+    /// `files`: the captures by their path below the collection's folder.
+    public init(files: [String: String], name: String) {
+        self.files = files
         self.name = name
-        var text: String?
-        for f in ["systeminfo/sysctla", "systeminfo/sysctl-a", "systeminfo/sysctl"] {
-            if let t = BundleSource.file(directory + "/" + f) { text = t; break }
-        }
+        let text = ["systeminfo/sysctla", "systeminfo/sysctl-a", "systeminfo/sysctl"].lazy.compactMap { files[$0] }.first
         if let text {
             var map: [String: String] = [:]
             for line in text.split(separator: "\n") {
@@ -48,9 +45,39 @@ public struct BundleSource: NodeSource {
         }
     }
 
-    static func file(_ path: String) -> String? {
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: d.prefix(doctorReadLimit), as: UTF8.self)
+    /// The two folders doctor reads: small captures, never the logs beside them.
+    static let captureFolders = ["systeminfo", "networking"]
+
+    /// The captures of an unpacked bundle: regular files in `directory`'s capture folders, each
+    /// read up to the doctor's limit without waiting on a FIFO.
+    public init(directory: String, name: String) {
+        var files: [String: String] = [:]
+        for folder in BundleSource.captureFolders {
+            let dir = directory + "/" + folder
+            for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+                guard let source = try? FileDescriptorSource.open(path: dir + "/" + entry) else { continue }
+                defer { close(source.fd) }
+                var bytes = [UInt8](repeating: 0, count: doctorReadLimit)
+                var have = 0
+                while have < bytes.count {
+                    let n = bytes.withUnsafeMutableBytes { Glibc.read(source.fd, $0.baseAddress! + have, $0.count - have) }
+                    if n <= 0 { break }
+                    have += n
+                }
+                files[folder + "/" + entry] = String(decoding: bytes[..<have], as: UTF8.self)
+            }
+        }
+        self.init(files: files, name: name)
+    }
+
+    /// Where a member of a bundle sits: `node1-2024/systeminfo/sysctla` is the capture
+    /// `systeminfo/sysctla` of the collection `node1-2024`. Nil for anything else (logs, deeper files).
+    public static func capturePath(of member: String) -> (collection: String, capture: String)? {
+        let parts = member.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count >= 2, parts.count <= 5 else { return nil }
+        let folder = parts[parts.count - 2]
+        guard captureFolders.contains(String(folder)) else { return nil }
+        return (parts.dropLast(2).joined(separator: "/"), "\(folder)/\(parts[parts.count - 1])")
     }
 
     func sysctlKey(_ path: String) -> String? {
@@ -59,8 +86,8 @@ public struct BundleSource: NodeSource {
     }
 
     public func capture(_ name: String) -> String? {
-        if name.contains("/") { return BundleSource.file(directory + "/" + name) }
-        return BundleSource.file(directory + "/systeminfo/" + name) ?? BundleSource.file(directory + "/networking/" + name)
+        if name.contains("/") { return files[name] }
+        return files["systeminfo/" + name] ?? files["networking/" + name]
     }
 
     public func read(_ path: String) -> FileProbe {
@@ -103,14 +130,10 @@ public struct BundleSource: NodeSource {
     public func readGzip(_ path: String) -> FileProbe { .notCaptured }
 }
 
-/// Unpacks a logs-collector `.tar.gz` into a temporary directory (only `systeminfo/` and
-/// `networking/` when tar allows it) and finds the collection's folder in it.
-public final class BundleUnpacker: Sendable {
-    /// The temporary directory (removed by `cleanUp()`), nil when the bundle was a directory.
-    public let temporary: String?
-    public let source: BundleSource
-
-    public init(path: String) throws(DoctorError) {
+/// Finds a logs-collector bundle's captures: in an unpacked folder, or read from the archive in
+/// one pass (nothing is unpacked to disk; only `systeminfo/` and `networking/` members are kept).
+public enum BundleCaptures {
+    public static func load(path: String, packed: (any PackedReading)?) throws(DoctorError) -> BundleSource {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -118,37 +141,39 @@ public final class BundleUnpacker: Sendable {
         }
         let shown = (path as NSString).lastPathComponent
         if isDir.boolValue {
-            guard let dir = BundleUnpacker.collectionDirectory(in: path) else {
+            guard let dir = collectionDirectory(in: path) else {
                 throw DoctorError("\(path): no systeminfo/ folder: not a logs-collector bundle")
             }
-            temporary = nil
-            source = BundleSource(directory: dir, name: shown)
-            return
+            return BundleSource(directory: dir, name: shown)
         }
-        guard access(path, R_OK) == 0 else { throw DoctorError("\(path): \(String(cString: strerror(errno)))") }
-        let dir = NSTemporaryDirectory() + "logdiag-doctor-\(getpid())-\(UUID().uuidString.prefix(8))"
-        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw DoctorError("cannot make a folder to unpack into: \(error.localizedDescription)")
+        guard let packed else { throw DoctorError("\(path): this build of logdiag reads no archives") }
+        var collection: String?
+        var files: [String: String] = [:]
+        let outcome: UnpackOutcome
+        do throws(InputError) {
+            outcome = try packed.read(path: path, limits: UnpackLimits(), member: { (name, _, source) throws(InputError) in
+                guard let (dir, capture) = BundleSource.capturePath(of: name) else { return }
+                // The first collection found is the bundle's; a second one is not mixed in.
+                if collection == nil { collection = dir }
+                guard collection == dir else { return }
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: doctorReadLimit, alignment: 1)
+                defer { buffer.deallocate() }
+                var have = 0
+                while have < buffer.count {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[have...]))
+                    if n <= 0 { break }
+                    have += n
+                }
+                files[capture] = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[..<have]), as: UTF8.self)
+            }, skipped: { _, _ in })
+        } catch {
+            throw DoctorError("\(path): cannot read it as a bundle: \(error.reason.replacingOccurrences(of: path + ": ", with: ""))")
         }
-        let tar = access("/usr/bin/tar", X_OK) == 0 ? "/usr/bin/tar" : "/bin/tar"
-        // Only the captures doctor reads: logs can be gigabytes.
-        var (status, err) = Subprocess.run(tar, ["-xf", path, "-C", dir, "--no-same-owner",
-                                                 "--wildcards", "--wildcards-match-slash",
-                                                 "*systeminfo/*", "*networking/*"])
-        if status != 0 || BundleUnpacker.collectionDirectory(in: dir) == nil {
-            // bsdtar, or an unusual layout: unpack everything.
-            (status, err) = Subprocess.run(tar, ["-xf", path, "-C", dir, "--no-same-owner"])
+        guard outcome.isArchive, collection != nil else {
+            let why = outcome.problem.map { "; \($0)" } ?? ""
+            throw DoctorError("\(path): no systeminfo/ folder inside: not a logs-collector bundle\(why)")
         }
-        guard status == 0 else {
-            try? fm.removeItem(atPath: dir)
-            throw DoctorError("\(path): cannot unpack: \(err.isEmpty ? "tar exited with status \(status)" : err)")
-        }
-        guard let found = BundleUnpacker.collectionDirectory(in: dir) else {
-            try? fm.removeItem(atPath: dir)
-            throw DoctorError("\(path): no systeminfo/ folder inside: not a logs-collector bundle")
-        }
-        temporary = dir
-        source = BundleSource(directory: found, name: shown)
+        return BundleSource(files: files, name: shown)
     }
 
     /// The folder holding `systeminfo/` or `networking/`: the top, or up to three levels down.
@@ -168,9 +193,5 @@ public final class BundleUnpacker: Sendable {
             }
         }
         return nil
-    }
-
-    public func cleanUp() {
-        if let temporary { try? FileManager.default.removeItem(atPath: temporary) }
     }
 }

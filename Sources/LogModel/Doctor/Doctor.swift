@@ -4,16 +4,18 @@ import Foundation
 /// LXD profile check.
 public enum Doctor {
     /// Node checks through a root directory: `/` for this machine, or a copied tree.
-    public static func checkRoot(_ root: String, options: DoctorOptions = DoctorOptions()) throws(DoctorError) -> DoctorReport {
-        let source = try TreeSource(root: root)
+    public static func checkRoot(_ root: String, options: DoctorOptions = DoctorOptions(),
+                                 packed: (any PackedReading)? = nil) throws(DoctorError) -> DoctorReport {
+        let source = try TreeSource(root: root, packed: packed)
         return NodeDoctor(source: source, options: options).run()
     }
 
     /// Node checks on a logs-collector bundle (`.tar.gz`, `.tar` or an unpacked folder).
-    public static func checkBundle(_ path: String, options: DoctorOptions = DoctorOptions()) throws(DoctorError) -> DoctorReport {
-        let unpacked = try BundleUnpacker(path: path)
-        defer { unpacked.cleanUp() }
-        return NodeDoctor(source: unpacked.source, options: options).run()
+    /// `packed` reads the archive (LogArchive's reader); nothing is unpacked to disk.
+    public static func checkBundle(_ path: String, options: DoctorOptions = DoctorOptions(),
+                                   packed: (any PackedReading)? = nil) throws(DoctorError) -> DoctorReport {
+        let source = try BundleCaptures.load(path: path, packed: packed)
+        return NodeDoctor(source: source, options: options).run()
     }
 
     /// The LXD profile check on YAML text. `hostRoot`, when given and it is an LXD host (it has

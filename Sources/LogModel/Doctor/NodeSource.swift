@@ -97,8 +97,12 @@ public struct TreeSource: NodeSource {
     public var kind: NodeSourceKind { root == "/" ? .live : .tree }
     public var label: String { root == "/" ? "this machine (/)" : "the tree \(root)" }
 
+    /// Decompresses `/proc/config.gz` (LogArchive's reader); nil: that check cannot read it.
+    public var packed: (any PackedReading)?
+
     /// Fails when `root` is not a readable directory.
-    public init(root: String) throws(DoctorError) {
+    public init(root: String, packed: (any PackedReading)? = nil) throws(DoctorError) {
+        self.packed = packed
         var r = root.isEmpty ? "/" : root
         while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
         var st = stat()
@@ -225,11 +229,25 @@ public struct TreeSource: NodeSource {
         case .notCaptured: return .notCaptured
         default: break
         }
-        let candidates = ["/usr/bin/gzip", "/bin/gzip"]
-        guard let gzip = candidates.first(where: { (p: String) in access(p, X_OK) == 0 }) else {
-            return .unreadable("no gzip to uncompress it")
+        guard let packed else { return .unreadable("this build of logdiag reads no compressed files") }
+        var text: String?
+        do throws(InputError) {
+            let outcome = try packed.read(path: full(path), limits: UnpackLimits(maxBytes: doctorReadLimit), member: { (_, _, source) throws(InputError) in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: doctorReadLimit, alignment: 1)
+                defer { buffer.deallocate() }
+                var have = 0
+                while have < buffer.count {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[have...]))
+                    if n <= 0 { break }
+                    have += n
+                }
+                text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[..<have]), as: UTF8.self)
+            }, skipped: { _, _ in })
+            if let problem = outcome.problem { return .unreadable(problem) }
+        } catch {
+            return .unreadable(error.reason)
         }
-        return Subprocess.output(gzip, ["-dc", full(path)]).map { .text($0) } ?? .unreadable("gzip could not read it")
+        return text.map { .text($0) } ?? .unreadable("not compressed text")
     }
 }
 

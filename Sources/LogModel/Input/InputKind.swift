@@ -1,13 +1,13 @@
 import Glibc
 
-/// What an input is, by its bytes and not its name: text, gzip-compressed text, an archive, or
+/// What an input is, by its bytes and not its name: text, compressed data, an archive, or
 /// something that is not a log at all. One test for every command, so a `.gz` given to
 /// `logdiag`, or random bytes behind a name ending in `.log`, never reads as an all-clear.
 public enum InputKind: Sendable, Equatable {
     case text
-    case gzip
-    /// A tar archive, or a compressed format logdiag does not decompress itself (xz, zstd,
-    /// bzip2, zip): named so the message can say what to do.
+    /// gzip, xz, zstd or bzip2 data ("gzip-compressed"): a compressed log, or a compressed tar.
+    case compressed(String)
+    /// A tar or zip archive ("a tar archive").
     case archive(String)
     /// Not a log: an executable, an image, random or otherwise binary data.
     case binary(String)
@@ -18,9 +18,8 @@ public enum InputKind: Sendable, Equatable {
         var head = [UInt8](repeating: 0, count: 8192)
         let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return .text }
-        let b = Array(head[0..<n])
-        if let magic = magic(b) { return magic }
-        if !looksLikeText(b) { return .binary("binary data") }
+        let first = detect(head: Array(head[0..<n]))
+        guard first == .text else { return first }
         var st = stat()
         if fstat(fd, &st) == 0, st.st_size > 65536 {
             var mid = [UInt8](repeating: 0, count: 8192)
@@ -30,12 +29,28 @@ public enum InputKind: Sendable, Equatable {
         return .text
     }
 
+    /// Compressed data or an archive: read through a `PackedReading`.
+    public var isPacked: Bool {
+        switch self {
+        case .compressed, .archive: true
+        default: false
+        }
+    }
+
+    /// The kind of data that starts with `head` (up to 8 KiB of it): magic numbers first, then
+    /// the byte classes.
+    public static func detect(head: [UInt8]) -> InputKind {
+        if head.isEmpty { return .text }
+        if let magic = magic(head) { return magic }
+        return looksLikeText(head) ? .text : .binary("binary data")
+    }
+
     static func magic(_ b: [UInt8]) -> InputKind? {
         func starts(_ m: [UInt8]) -> Bool { b.count >= m.count && Array(b[0..<m.count]) == m }
-        if starts([0x1F, 0x8B]) { return .gzip }
-        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .archive("xz-compressed") }
-        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return .archive("zstd-compressed") }
-        if starts([0x42, 0x5A, 0x68]) { return .archive("bzip2-compressed") }
+        if starts([0x1F, 0x8B]) { return .compressed("gzip-compressed") }
+        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .compressed("xz-compressed") }
+        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return .compressed("zstd-compressed") }
+        if starts([0x42, 0x5A, 0x68]), b.count > 3, (0x31...0x39).contains(b[3]) { return .compressed("bzip2-compressed") }
         if starts([0x50, 0x4B, 0x03, 0x04]) { return .archive("a zip archive") }
         if b.count >= 262, Array(b[257..<262]) == Array("ustar".utf8) { return .archive("a tar archive") }
         if starts([0x7F, 0x45, 0x4C, 0x46]) { return .binary("an ELF executable") }
@@ -69,14 +84,21 @@ public enum InputKind: Sendable, Equatable {
         return bad * 10 <= b.count
     }
 
+    /// Why a file of this kind is not read as a log: "binary file", "an ELF executable".
+    public var skipReason: String {
+        switch self {
+        case .binary("binary data"): "binary file"
+        case .binary(let what), .compressed(let what), .archive(let what): what
+        case .text: "text"
+        }
+    }
+
     /// What to tell the user about an input of this kind that the command cannot read.
     public func refusal(_ path: String) -> String {
         switch self {
-        case .text, .gzip: return path
-        case .archive(let what):
-            return what == "a tar archive" || what == "a zip archive"
-                ? "\(path): is \(what); read bundles with `logdiag triage \(path)`"
-                : "\(path): is \(what); decompress it first (for example `xz -dc`, `zstd -dc` or `bzip2 -dc` into logdiag)"
+        case .text: return path
+        case .compressed(let what): return "\(path): is \(what); this build of logdiag reads no compressed files"
+        case .archive(let what): return "\(path): is \(what); read bundles with `logdiag triage \(path)`"
         case .binary(let what): return "\(path): is \(what), not a log; skipped"
         }
     }

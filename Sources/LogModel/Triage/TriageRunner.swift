@@ -4,16 +4,21 @@ import Synchronization
 
 /// One file to read in a triage: where it is on disk, the name to show, how to open it.
 public struct TriageItem: Sendable {
-    public enum Kind: Sendable { case plain, gzip, stdin }
+    public enum Kind: Sendable {
+        case plain, stdin
+        /// A compressed file or an archive, read member by member in one pass.
+        case packed(InputKind)
+    }
     public let path: String
-    /// The name shown in reports: the path given, or `bundle.tar.gz:member/path` for archive members.
+    /// The name shown in reports: the path given (archive members show as `bundle.tar.gz:member/path`).
     public let displayName: String
     public let kind: Kind
     public let size: Int
 }
 
-/// Expands triage arguments (files, directories, `.gz`, `.tar`/`.tar.gz` bundles) into items,
-/// reads them in parallel on every core, and combines the results.
+/// Expands triage arguments (files, directories, compressed files, bundles) into items, reads
+/// them in parallel on every core, and combines the results. Nothing is unpacked to disk: an
+/// archive is one item, read member by member by the analyzer's `PackedReading`.
 public final class TriageRunner: Sendable {
     public let ruleSet: RuleSet
     public let analyzer: Analyzer
@@ -21,16 +26,11 @@ public final class TriageRunner: Sendable {
     public let mineEverything: Bool
     /// Bytes read so far, for the progress line.
     public let progress = ProgressCounter()
-    private let tempDirs = Mutex<[String]>([])
 
     public init(ruleSet: RuleSet, analyzer: Analyzer, mineEverything: Bool = false) {
         self.ruleSet = ruleSet
         self.analyzer = analyzer
         self.mineEverything = mineEverything
-    }
-
-    deinit {
-        for dir in tempDirs.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: dir) }
     }
 
     /// Items for `paths`, plus a summary with a problem for each path that cannot be used.
@@ -56,23 +56,20 @@ public final class TriageRunner: Sendable {
                 problem(shown, error.skipped ? "skipped: \(why)" : "unreadable: \(why.prefix(1).lowercased() + why.dropFirst())")
                 return
             }
-            let lower = path.lowercased()
             switch kind {
-            case .gzip where lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz"):
-                addArchive(path, shown: shown)
-            case .gzip:
-                items.append(TriageItem(path: path, displayName: shown, kind: .gzip, size: size(path)))
-            case .archive("a tar archive"):
-                addArchive(path, shown: shown)
-            case .archive(let what):
-                problem(shown, "skipped: \(what), not read (decompress it first)")
+            case .compressed(let what), .archive(let what):
+                if analyzer.packed == nil {
+                    problem(shown, "skipped: \(what); this build of logdiag reads no compressed files")
+                } else {
+                    items.append(TriageItem(path: path, displayName: shown, kind: .packed(kind), size: size(path)))
+                }
             case .binary:
-                problem(shown, "skipped: binary file")
+                problem(shown, "skipped: \(kind.skipReason)")
             case .text:
                 items.append(TriageItem(path: path, displayName: shown, kind: .plain, size: size(path)))
             }
         }
-        /// A symbolic link found in a directory or bundle is followed only to a file inside it.
+        /// A symbolic link found in a directory is followed only to a file inside it.
         func linkLeaves(_ full: String, root: String) -> Bool {
             var lst = stat()
             guard lstat(full, &lst) == 0, (lst.st_mode & S_IFMT) == S_IFLNK else { return false }
@@ -98,40 +95,6 @@ public final class TriageRunner: Sendable {
                 addFile((dir as NSString).appendingPathComponent(rel), shown: (shown as NSString).appendingPathComponent(rel))
             }
         }
-        func addArchive(_ path: String, shown: String) {
-            let dir = NSTemporaryDirectory() + "logdiag-\(getpid())-\(UUID().uuidString.prefix(8))"
-            // Only this user may enter the folder: a setuid or device member is out of anyone
-            // else's reach, and nothing in it is ever run or opened but as a regular file.
-            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
-                problem(shown, "cannot make a folder to unpack into: \(error.localizedDescription)")
-                return
-            }
-            tempDirs.withLock { $0.append(dir) }
-            let (status, stderr) = Subprocess.run("/usr/bin/env", ["tar", "-xf", path, "-C", dir, "--no-same-owner", "--no-same-permissions"])
-            if status != 0 {
-                problem(shown, "cannot unpack: \(stderr.isEmpty ? "tar exited with status \(status)" : stderr)")
-                return
-            }
-            guard let walker = fm.enumerator(atPath: dir) else { return }
-            var members: [String] = []
-            var skippedLinks = 0
-            for case let rel as String in walker {
-                var isDir: ObjCBool = false
-                let full = (dir as NSString).appendingPathComponent(rel)
-                if linkLeaves(full, root: dir) {
-                    problem("\(shown):\(rel)", "skipped: symbolic link to outside the bundle")
-                    skippedLinks += 1
-                    continue
-                }
-                if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-                    members.append(rel)
-                }
-            }
-            if members.isEmpty, skippedLinks == 0 { problem(shown, "skipped: empty archive") }
-            for rel in members.sorted() {
-                addFile((dir as NSString).appendingPathComponent(rel), shown: "\(shown):\(rel)")
-            }
-        }
         var stdinTaken = false
         for path in paths {
             if path == "-" {
@@ -154,8 +117,8 @@ public final class TriageRunner: Sendable {
     /// in the order of `items`.
     public func run(_ items: [TriageItem], jobs: Int) -> (results: DiagnosisResults, inputs: [InputSummary]) {
         // One year for the inputs that state none: from the dated inputs beside them.
-        let analyzer = self.analyzer.withDatesBeside(items.filter { $0.kind == .plain }.map(\.path))
-        let slots = Mutex<[(DiagnosisResults, InputSummary)?]>(Array(repeating: nil, count: items.count))
+        let analyzer = self.analyzer.withDatesBeside(items.filter { if case .plain = $0.kind { true } else { false } }.map(\.path))
+        let slots = Mutex<[(DiagnosisResults, [InputSummary])?]>(Array(repeating: nil, count: items.count))
         let order = items.indices.sorted { items[$0].size > items[$1].size }
         let next = Atomic<Int>(0)
         let workers = max(1, min(jobs, items.count))
@@ -169,10 +132,10 @@ public final class TriageRunner: Sendable {
             }
         }
         let done = slots.withLock { $0 }.compactMap { $0 }
-        return (DiagnosisResults.combine(done.map(\.0)), done.map(\.1))
+        return (DiagnosisResults.combine(done.map(\.0)), done.flatMap(\.1))
     }
 
-    private func readOne(_ item: TriageItem, analyzer: Analyzer) -> (DiagnosisResults, InputSummary) {
+    private func readOne(_ item: TriageItem, analyzer: Analyzer) -> (DiagnosisResults, [InputSummary]) {
         let diagnoser = Diagnoser(ruleSet: ruleSet, mineEverything: mineEverything)
         var summary = InputSummary(name: item.displayName)
         do throws(InputError) {
@@ -186,17 +149,22 @@ public final class TriageRunner: Sendable {
                 summary = try analyzer.run(source: CountingSource(source, counter: progress), name: item.displayName,
                                            mtime: mtime, into: diagnoser)
             case .stdin:
-                summary = try analyzer.run(path: "-", into: diagnoser)
-            case .gzip:
-                // Progress counts compressed bytes, added when the member is done.
+                let summaries = try analyzer.run(path: "-", into: diagnoser)
+                return (diagnoser.results, summaries)
+            case .packed(let kind):
+                // Progress counts compressed bytes, added when the input is done.
                 defer { progress.add(item.size) }
-                summary = try analyzer.runGzip(path: item.path, name: item.displayName, mtime: nil, into: diagnoser)
+                var st = stat()
+                let mtime = stat(item.path, &st) == 0 ? st.st_mtim.tv_sec : nil
+                let summaries = try analyzer.runPacked(path: item.path, name: item.displayName, kind: kind,
+                                                       mtime: mtime, into: diagnoser)
+                return (diagnoser.results, summaries)
             }
         } catch {
             summary.problem = "unreadable: \(error.description.replacingOccurrences(of: item.path + ": ", with: ""))"
             if diagnoser.results.inputs.isEmpty { _ = diagnoser.addInput(item.displayName) }
         }
-        return (diagnoser.results, summary)
+        return (diagnoser.results, [summary])
     }
 
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LogArchive
 import LogModel
 
 enum DoctorFormat: String, ExpressibleByArgument, CaseIterable {
@@ -78,9 +79,9 @@ extension LogDiag {
                 if lxdProfile == nil || root != nil || bundle != nil {
                     let node: DoctorReport
                     if let bundle {
-                        node = try LogModel.Doctor.checkBundle(bundle, options: options)
+                        node = try LogModel.Doctor.checkBundle(bundle, options: options, packed: LibArchiveReader())
                     } else {
-                        node = try LogModel.Doctor.checkRoot(root ?? "/", options: options)
+                        node = try LogModel.Doctor.checkRoot(root ?? "/", options: options, packed: LibArchiveReader())
                     }
                     if report == nil { report = node } else { report?.append(node) }
                 }

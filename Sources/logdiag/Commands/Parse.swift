@@ -22,11 +22,15 @@ extension LogDiag {
             var counter = FormatStats()
             for path in files.isEmpty ? ["-"] : files {
                 do throws(InputError) {
-                    try analyzer.run(path: path, into: diagnoser) { e in
+                    let read = try analyzer.run(path: path, into: diagnoser) { e in
                         if stats { counter.add(e) } else {
                             writer.write(e, input: diagnoser.results.inputs[e.input])
                             if writer.buffered > 1 << 16 { emit(writer.take()) }
                         }
+                    }
+                    for s in read where s.problem != nil {
+                        warn("\(s.name): \(s.problem!)")
+                        if s.unreadable { failed = true }
                     }
                 } catch {
                     warn(error.description)

@@ -39,8 +39,14 @@ extension LogDiag {
             }
             for path in paths {
                 do throws(InputError) {
-                    summaries.append(try analyzer.run(path: path, into: diagnoser))
-                    readAny = true
+                    let read = try analyzer.run(path: path, into: diagnoser)
+                    // Members skipped or damaged data: said on stderr, since this report has no file table.
+                    for s in read where s.problem != nil {
+                        warn("\(s.name): \(s.problem!)")
+                        if s.unreadable { failed = true }
+                    }
+                    summaries.append(contentsOf: read)
+                    if read.contains(where: { $0.problem == nil || $0.lines > 0 }) { readAny = true }
                 } catch {
                     warn(error.description)
                     failed = true

@@ -7,18 +7,24 @@ extension LogDiag {
     /// `logdiag triage PATH...`: saved logs and support bundles, in parallel.
     struct Triage: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Diagnose saved logs: files, directories (recursively), .gz files and .tar/.tar.gz bundles such as a Rancher logs-collector archive.",
+            abstract: "Diagnose saved logs: files, directories (recursively), compressed files and bundles such as a Rancher logs-collector archive.",
             discussion: """
                 Files are read in parallel on every core. Each file's component comes from its path \
                 (rke/containerlogs/kube-proxy, journald/kubelet, /var/log/pods/...). One report ranks the \
                 incidents across all files, then lists the noise and every file with its format, lines, time \
                 range and findings; unreadable and binary files are listed, never skipped silently.
 
+                Bundles (.tar, .tar.gz/.tgz, .tar.xz, .tar.zst, .tar.bz2, .zip) and compressed files \
+                (.gz, .xz, .zst, .bz2) are read in memory, member by member: nothing is unpacked to disk. \
+                Only regular members are read; links are not followed (a link to a member is read under \
+                the member's name), devices and FIFOs are listed as skipped. --max-bytes bounds what one \
+                input may decompress to.
+
                 \(ExitStatus.help)
                 """
         )
 
-        @Argument(help: ArgumentHelp("Files, directories, .gz files or .tar/.tar.gz bundles; `-` for standard input.", valueName: "path"))
+        @Argument(help: ArgumentHelp("Files, directories, compressed files or bundles; `-` for standard input.", valueName: "path"))
         var paths: [String]
 
         @Option(name: .shortAndLong, help: "Files read at once (default: the number of cores).")
@@ -63,8 +69,9 @@ extension LogDiag {
             for i in unreadable { warn("\(i.name): \(i.problem ?? "")") }
             // Nothing could be read: the lines on stderr say it all; a report of nothing would read
             // like an all-clear.
-            if items.isEmpty {
-                if problems.isEmpty { warn("no files to read in \(paths.joined(separator: " "))") }
+            if items.isEmpty || !all.contains(where: { $0.problem == nil || $0.lines > 0 }) {
+                if all.isEmpty { warn("no files to read in \(paths.joined(separator: " "))") }
+                for s in all where !s.unreadable { warn("\(s.name): \(s.problem ?? "")") }
                 throw ExitCode(ExitStatus.unreadable)
             }
             emit(output.render(report, inputs: all))

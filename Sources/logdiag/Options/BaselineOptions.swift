@@ -32,5 +32,9 @@ func readEverything(_ paths: [String], ruleSet: RuleSet, analyzer: Analyzer, wha
     }
     let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     let (results, inputs) = runner.run(items, jobs: max(1, cores))
+    // Damaged or cut-off archives show only once they are read.
+    let late = inputs.filter(\.unreadable)
+    for p in late { warn("\(what) \(p.name): \(p.problem ?? "")") }
+    if !late.isEmpty { throw ExitCode(ExitStatus.unreadable) }
     return (results, inputs + problems)
 }

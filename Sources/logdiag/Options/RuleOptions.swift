@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogArchive
 import LogModel
 
 enum ColorMode: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
@@ -86,6 +87,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Split lines longer than this many bytes (with a warning).", valueName: "bytes"))
     var maxLineBytes: Int = 8 << 20
 
+    @Option(help: ArgumentHelp("Stop reading a compressed file or bundle after this much decompressed data, e.g. 500M, 8G (the report says where it stopped).", valueName: "size"))
+    var maxBytes: String = "4G"
+
     func analyzer() throws -> Analyzer {
         var o = ParseOptions(maxLineBytes: maxLineBytes)
         if let component {
@@ -96,6 +100,12 @@ struct InputOptions: ParsableArguments {
         }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
         if let year, !(1970...9999).contains(year) { throw ValidationError("--year must be from 1970 to 9999 (got \(year))") }
-        return Analyzer(options: o, year: year)
+        guard let limit = UnpackLimits.parseSize(maxBytes) else {
+            throw ValidationError("--max-bytes takes a size such as 500M or 8G (got '\(maxBytes)')")
+        }
+        var a = Analyzer(options: o, year: year)
+        a.packed = LibArchiveReader()
+        a.unpackLimits.maxBytes = limit
+        return a
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs the helper programs triage, follow and doctor need (tar, gzip, docker, kubectl).
+/// Runs the programs follow reads from (docker, kubectl). Nothing from a log or a bundle is ever run.
 public enum Subprocess {
     /// Runs to completion; returns the exit status and the first line of stderr.
     public static func run(_ executable: String, _ args: [String]) -> (status: Int32, stderr: String) {

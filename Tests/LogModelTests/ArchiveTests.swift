@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+import LogArchive
+@testable import LogModel
+
+/// Runs a Python script (the hostile archives are built by the test, never committed) in `dir`.
+private func python(_ script: String, in dir: URL) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script]
+    p.currentDirectoryURL = dir
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "python setup failed")
+}
+
+private func inputs(_ json: String) throws -> [[String: Any]] {
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    return try #require(doc["inputs"] as? [[String: Any]])
+}
+
+private func problem(_ inputs: [[String: Any]], _ name: String) -> String? {
+    inputs.first { $0["name"] as? String == name }?["problem"] as? String
+}
+
+/// Builds a tar of the seed log plus every kind of member an attacker can put in a bundle.
+private let hostileTar = #"""
+import tarfile, io, sys, os
+seed = open(sys.argv[1] if len(sys.argv) > 1 else os.environ['SEED'], 'rb').read()
+secret = b'E0101 10:00:00.000000 1 x.go:1] SECRET-OUTSIDE-THE-BUNDLE\n'
+open('outside.log', 'wb').write(secret)
+def add(t, name, data=b'', **kw):
+    i = tarfile.TarInfo(name)
+    for k, v in kw.items(): setattr(i, k, v)
+    i.size = len(data) if i.type == tarfile.REGTYPE else 0
+    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+with tarfile.open('hostile.tar.gz', 'w:gz') as t:
+    add(t, 'node1/rke/containerlogs/kube-proxy', seed)
+    add(t, 'node1/setuid-shell', b'#!/bin/sh\nid\n', mode=0o4755)
+    add(t, 'node1/fifo.log', type=tarfile.FIFOTYPE)
+    add(t, 'node1/urandom.log', type=tarfile.CHRTYPE, devmajor=1, devminor=9)
+    add(t, 'node1/shadow.log', type=tarfile.SYMTYPE, linkname='/etc/shadow')
+    add(t, 'node1/escape.log', type=tarfile.SYMTYPE, linkname='../../' + os.getcwd() + '/outside.log')
+    add(t, 'node1/alias.log', type=tarfile.SYMTYPE, linkname='rke/containerlogs/kube-proxy')
+    add(t, 'node1/hard.log', type=tarfile.LNKTYPE, linkname='node1/rke/containerlogs/kube-proxy')
+    add(t, '../../traversal.log', b'E0101 10:00:00.000000 1 x.go:1] written by traversal\n')
+    add(t, 'node1/evil\x1b]0;pwned\x07\nname.log', b'I0101 10:00:00.000000 1 x.go:1] fine\n')
+"""#
+
+@Suite(.serialized) struct ArchiveTests {
+    let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+
+    /// A hostile bundle is read in memory: nothing is written (TMPDIR stays empty, no traversal),
+    /// nothing is run (no tar or gzip on PATH), and only the regular log member is read.
+    @Test func aHostileBundleIsReadInMemoryAndOnlyItsRegularMembers() throws {
+        let dir = try tempDir("archive")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tmp = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        try python("import os; os.environ['SEED'] = \(String(reflecting: seed))\n" + hostileTar, in: dir)
+        let empty = dir.appendingPathComponent("no-programs")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let bundle = dir.appendingPathComponent("hostile.tar.gz").path
+        let r = try runLogdiag(["triage", "-o", "json", "--year", "2021", "--no-progress", bundle],
+                               path: empty.path, replacePath: true, environment: ["TMPDIR": tmp.path])
+        let ins = try inputs(r.out)
+        #expect(r.status == 1, "the seed's fatal finding decides; skipped members are not unreadable")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("traversal.log").path))
+        #expect(!r.out.contains("SECRET-OUTSIDE-THE-BUNDLE"))
+        #expect(problem(ins, "\(bundle):node1/rke/containerlogs/kube-proxy") == nil)
+        #expect(problem(ins, "\(bundle):node1/fifo.log") == "skipped: a FIFO, not a regular file")
+        #expect(problem(ins, "\(bundle):node1/urandom.log") == "skipped: a character device, not a regular file")
+        #expect(problem(ins, "\(bundle):node1/shadow.log") == "skipped: symbolic link to /etc/shadow, which is not in the archive")
+        #expect(problem(ins, "\(bundle):node1/escape.log")?.hasSuffix("outside the archive") == true)
+        #expect(problem(ins, "\(bundle):node1/alias.log") == "skipped: symbolic link to node1/rke/containerlogs/kube-proxy, read under that name")
+        #expect(problem(ins, "\(bundle):node1/hard.log") == "skipped: hard link to node1/rke/containerlogs/kube-proxy, read under that name")
+        // The setuid script is text: read as a log (harmlessly), never given a mode or run.
+        #expect(ins.contains { $0["name"] as? String == "\(bundle):node1/setuid-shell" })
+        // A traversal name is only a name: read from memory, shown as the archive states it.
+        #expect(ins.contains { $0["name"] as? String == "\(bundle):../../traversal.log" })
+
+        // Text output: the member name with ESC, BEL and a newline is shown escaped, on one line.
+        let text = try runLogdiag(["triage", "--year", "2021", "--no-progress", bundle])
+        #expect(!text.out.contains("\u{1B}") && !text.out.contains("\u{07}"))
+        #expect(text.out.contains(#"evil\x1b]0;pwned\x07\nname.log"#))
+    }
+
+    /// A decompression bomb stops at --max-bytes with a line that says so, and exit status 2.
+    @Test func aBombStopsAtTheBudgetWithALine() throws {
+        let dir = try tempDir("bomb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try python("""
+            import gzip, tarfile, io
+            line = b'I0101 10:00:00.000000 1 x.go:1] filler line that repeats\\n'
+            data = line * (64 * 1024 * 1024 // len(line))
+            open('bomb.gz', 'wb').write(gzip.compress(data, 9))
+            with tarfile.open('bomb.tar.gz', 'w:gz') as t:
+                i = tarfile.TarInfo('node1/huge.log'); i.size = len(data); t.addfile(i, io.BytesIO(data))
+                i = tarfile.TarInfo('node1/after.log'); i.size = 0; t.addfile(i, io.BytesIO(b''))
+            """, in: dir)
+        for name in ["bomb.gz", "bomb.tar.gz"] {
+            let path = dir.appendingPathComponent(name).path
+            let r = try runLogdiag(["triage", "-o", "json", "--max-bytes", "1M", "--no-progress", path])
+            #expect(r.status == 2)
+            let ins = try inputs(r.out)
+            let stop = ins.compactMap { $0["problem"] as? String }.first { $0.hasPrefix("stopped after 1 MiB") }
+            #expect(stop != nil, "\(name): \(ins)")
+            let lines = ins.compactMap { $0["lines"] as? Int }.reduce(0, +)
+            #expect(lines > 10_000 && lines < 20_000, "about 1 MiB of 58-byte lines was read, not all 64 MiB: \(lines)")
+            #expect(r.err.contains("stopped after 1 MiB"))
+        }
+        let bad = try runLogdiag(["triage", "--max-bytes", "lots", dir.path])
+        #expect(bad.status == 64 || bad.status == 2)
+        #expect(bad.err.contains("--max-bytes takes a size"))
+    }
+
+    /// Every format bundles come in, and compressed members inside them, are read; a damaged
+    /// archive keeps the members before the damage and says so.
+    @Test func everyFormatAndNestedCompressionIsReadAndDamageIsReported() throws {
+        let dir = try tempDir("formats")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try python("""
+            import tarfile, zipfile, gzip, lzma, bz2, io, os
+            seed = open(\(String(reflecting: seed)), 'rb').read()
+            rot = gzip.compress(b'E0101 10:00:00.000000 1 x.go:1] rotated error line\\n')
+            inner = io.BytesIO()
+            with tarfile.open(fileobj=inner, mode='w') as t:
+                i = tarfile.TarInfo('x.log'); i.size = 4; t.addfile(i, io.BytesIO(b'abc\\n'))
+            for mode, name in [('w:gz', 'b.tgz'), ('w:xz', 'b.tar.xz'), ('w:bz2', 'b.tar.bz2'), ('w', 'b.tar')]:
+                with tarfile.open(name, mode) as t:
+                    for n, d in [('n/kube-proxy.log', seed), ('n/kubelet.log.1.gz', rot), ('n/inner.tar.gz', gzip.compress(inner.getvalue()))]:
+                        i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+            with zipfile.ZipFile('b.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+                z.writestr('n/kube-proxy.log', seed); z.writestr('n/kubelet.log.1.gz', rot)
+            open('kp.xz', 'wb').write(lzma.compress(seed)); open('kp.bz2', 'wb').write(bz2.compress(seed))
+            open('kp.gz', 'wb').write(gzip.compress(seed))
+            big = b''.join(b'E0101 10:00:%02d.000000 1 x.go:1] line %d %s\\n' % (i % 60, i, os.urandom(8).hex().encode()) for i in range(60000))
+            with tarfile.open('cut.tgz', 'w:gz') as t:
+                for n in ['a.log', 'b.log']:
+                    i = tarfile.TarInfo(n); i.size = len(big); t.addfile(i, io.BytesIO(big))
+            data = open('cut.tgz', 'rb').read(); open('cut.tgz', 'wb').write(data[:len(data) * 3 // 4])
+            """, in: dir)
+        for name in ["b.tgz", "b.tar.xz", "b.tar.bz2", "b.tar", "b.zip"] {
+            let path = dir.appendingPathComponent(name).path
+            let r = try runLogdiag(["triage", "-o", "json", "--year", "2021", "--no-progress", path])
+            #expect(r.status == 1, "\(name): \(r.err)")
+            #expect(r.out.contains("kube-proxy.conntrack-max-permission"), "\(name)")
+            let ins = try inputs(r.out)
+            #expect(ins.first { $0["name"] as? String == "\(path):n/kubelet.log.1.gz" }?["lines"] as? Int == 1, "\(name)")
+            if name != "b.zip" {
+                #expect(problem(ins, "\(path):n/inner.tar.gz") == "skipped: gzip-compressed tar archive inside the archive; not read", "\(name)")
+            }
+        }
+        for name in ["kp.xz", "kp.bz2", "kp.gz"] {
+            let r = try runLogdiag(["--year", "2021", dir.appendingPathComponent(name).path])
+            #expect(r.status == 1 && r.out.contains("nf_conntrack_max"), "\(name): \(r.err)")
+        }
+        let cut = dir.appendingPathComponent("cut.tgz").path
+        let r = try runLogdiag(["triage", "-o", "json", "--no-progress", cut])
+        #expect(r.status == 2)
+        let ins = try inputs(r.out)
+        #expect(ins.first { $0["name"] as? String == "\(cut):a.log" }?["lines"] as? Int == 60000)
+        #expect(problem(ins, cut)?.hasPrefix("unreadable: ") == true)
+        #expect(r.err.contains("\(cut): unreadable"))
+    }
+
+    /// The entry limit ends an archive of countless members with a line, through the library API.
+    @Test func theEntryLimitEndsAnArchiveOfCountlessMembers() throws {
+        let dir = try tempDir("entries")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try python("""
+            import tarfile, io
+            with tarfile.open('many.tar', 'w') as t:
+                for k in range(50):
+                    i = tarfile.TarInfo('m%d.log' % k); i.size = 2; t.addfile(i, io.BytesIO(b'x\\n'))
+            """, in: dir)
+        var read = 0
+        let outcome = try LibArchiveReader().read(path: dir.appendingPathComponent("many.tar").path,
+                                                  limits: UnpackLimits(maxBytes: 1 << 20, maxEntries: 10),
+                                                  member: { (_, _, _) throws(InputError) in read += 1 }, skipped: { _, _ in })
+        #expect(read == 10)
+        #expect(outcome.stopped == "stopped after 10 entries; the rest was not read")
+        #expect(outcome.isArchive)
+    }
+
+    @Test func sizesParse() {
+        #expect(UnpackLimits.parseSize("4G") == 4 << 30)
+        #expect(UnpackLimits.parseSize("512MiB") == 512 << 20)
+        #expect(UnpackLimits.parseSize("1000") == 1000)
+        #expect(UnpackLimits.parseSize("0") == nil)
+        #expect(UnpackLimits.parseSize("9999999999T") == nil)
+        #expect(UnpackLimits.parseSize("1X") == nil)
+        #expect(UnpackLimits.show(4 << 30) == "4 GiB")
+    }
+}
