@@ -11,7 +11,7 @@ public struct Evidence: Sendable, Hashable {
 /// All matches of one rule with one set of key values (per host, per pod).
 public struct Finding: Sendable {
     public let ruleIndex: Int
-    public let keyValues: [String]
+    public internal(set) var keyValues: [String]
     /// Captures of the first match.
     public var captures: [String: String]
     public var count = 0

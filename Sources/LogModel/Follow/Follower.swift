@@ -71,6 +71,8 @@ public final class Follower: @unchecked Sendable {
 
     /// The report so far (for the summary on exit).
     public var report: Report { Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: versionOverrides) }
+    /// What was read so far, to build a report from (redacted first, for `--redact`).
+    public var results: DiagnosisResults { diagnoser.results }
 
     // MARK: one followed stream
 

@@ -3,8 +3,13 @@
 /// fields, and inner when the line quotes another.
 public struct EventJSONWriter {
     private var out: [UInt8] = []
+    /// `parse --redact`: input names, messages and field values are masked before encoding.
+    public var redactor: Redactor?
 
-    public init() { out.reserveCapacity(1 << 17) }
+    public init(redactor: Redactor? = nil) {
+        self.redactor = redactor
+        out.reserveCapacity(1 << 17)
+    }
 
     public var buffered: Int { out.count }
 
@@ -19,7 +24,7 @@ public struct EventJSONWriter {
     }
 
     private mutating func object(_ e: borrowing LogEvent, input: String) {
-        raw("{\"input\":"); string(input)
+        raw("{\"input\":"); text(input)
         raw(",\"lineNumber\":"); raw(String(e.lineNumber))
         raw(",\"envelope\":"); if let env = e.envelope { string(env.description) } else { raw("null") }
         raw(",\"format\":"); string(e.format.description)
@@ -29,11 +34,11 @@ public struct EventJSONWriter {
         raw(",\"file\":"); if let f = e.sourceFile { bytes(f) } else { raw("null") }
         raw(",\"line\":"); if let l = e.sourceLine { raw(String(l)) } else { raw("null") }
         raw(",\"component\":"); if let c = e.component { string(c.name) } else { raw("null") }
-        raw(",\"message\":"); bytes(EventFields.messageText(e))
+        raw(",\"message\":"); text(String(decoding: EventFields.messageText(e), as: UTF8.self))
         raw(",\"fields\":{")
         for (k, (key, value)) in EventFields.extract(e).enumerated() {
             if k > 0 { raw(",") }
-            string(key); raw(":"); string(value)
+            string(key); raw(":"); text(value)
         }
         raw("}")
         if let inner = e.inner.first {
@@ -46,6 +51,9 @@ public struct EventJSONWriter {
     private mutating func raw(_ s: String) { out.append(contentsOf: s.utf8) }
 
     private mutating func string(_ s: String) { quote(s.utf8) }
+
+    /// Text from a log: masked first when redacting.
+    private mutating func text(_ s: String) { quote((redactor?.redact(s) ?? s).utf8) }
 
     private mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
         // Invalid UTF-8 is repaired to U+FFFD so the output is always valid JSON.

@@ -35,6 +35,14 @@ public struct UnrecognisedGroup: Sendable {
     var lastInput = -1
     var lastSeq: Int
 
+    /// The group with its template and evidence masked (`--redact`).
+    func redacted(evidence: (Evidence) -> Evidence, text: (String) -> String) -> UnrecognisedGroup {
+        var g = self
+        g.template = text(template)
+        g.evidence = self.evidence.map(evidence)
+        return g
+    }
+
     /// How likely this group is the cause; higher first (docs/unrecognised.md).
     public var score: Int {
         var s = severity == .fatal ? 50 : severity == .error ? 20 : 15
@@ -119,6 +127,11 @@ public struct TemplateMiner: Sendable {
     static let similarity = 0.6
 
     public private(set) var groups: [UnrecognisedGroup] = []
+
+    /// Rewrites every group (redaction); the grouping itself is left as it was.
+    mutating func redact(_ transform: (UnrecognisedGroup) -> UnrecognisedGroup) {
+        groups = groups.map(transform)
+    }
     /// Groups dropped to stay within `capacity`, and the lines they held.
     public private(set) var droppedGroups = 0
     public private(set) var droppedLines = 0

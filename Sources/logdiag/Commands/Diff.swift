@@ -34,14 +34,13 @@ extension LogDiag {
             let ruleSet = try rules.ruleSet()
             let (goodResults, _) = try readEverything([good], ruleSet: ruleSet, analyzer: analyzer, what: "good")
             let (badResults, _) = try readEverything([bad], ruleSet: ruleSet, analyzer: analyzer, what: "bad")
-            let diff = LogDiff(good: goodResults, bad: badResults, ruleSet: ruleSet)
+            let diff = LogDiff(good: output.prepare(goodResults), bad: output.prepare(badResults), ruleSet: ruleSet)
             var text: String
             switch output.output {
             case .json: text = DiffRenderer().json(diff)
             default: text = DiffRenderer(color: Terminal.useColor(output.color) && !output.redact, width: Terminal.width,
                                          clipEvidence: Terminal.isTTY(1), top: top).text(diff)
             }
-            if output.redact { text = Redactor().redact(text) }
             emit(text)
             let worst = (diff.newFindings.map(\.severity) + diff.novel.map(\.severity)).max()
             if let worst, worst >= output.failOn.value { throw ExitCode(ExitStatus.findings) }

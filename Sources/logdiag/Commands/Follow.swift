@@ -46,11 +46,13 @@ extension LogDiag {
             let ruleSet = try rules.ruleSet()
             let follower = Follower(ruleSet: ruleSet, analyzer: analyzer)
             follower.versionOverrides = overrides
-            let redactor = output.redact ? Redactor() : nil
+            // Live lines are masked as printed (with the run's redactor, so masks agree with stderr
+            // and the final report, which is built from redacted results).
+            let redactor = output.redact ? runRedactor : nil
             let color = Terminal.useColor(output.color) && !output.redact
             let renderer = TextRenderer(color: color, width: Terminal.width)
             let format = output.output
-            follower.notice = { message in warn(redactor?.redact(message) ?? message) }
+            follower.notice = { message in warn(message) }
             follower.found = { f in
                 var text: String
                 switch format {
@@ -89,7 +91,7 @@ extension LogDiag {
                 follower.notice = { message in
                     var clear = "\r\u{1B}[K"
                     clear.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
-                    warn(redactor?.redact(message) ?? message)
+                    warn(message)
                 }
             }
             let signals = Follow.stopOnSignals(follower)
@@ -131,15 +133,15 @@ extension LogDiag {
             }
             withExtendedLifetime(signals) {}
 
-            let report = follower.report
+            let report = Report(results: output.prepare(follower.results), ruleSet: ruleSet, versionOverrides: overrides)
             if Terminal.isTTY(2) {
                 var clear = "\r\u{1B}[K"
                 clear.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
             }
             switch format {
-            case .json: emit(output.render(report, redactor: redactor))
+            case .json: emit(output.render(report))
             case .ndjson: break
-            default: emit((redactor?.redact(renderer.summary(report)) ?? renderer.summary(report)))
+            default: emit(renderer.summary(report))
             }
             if output.failed(report) { throw ExitCode(ExitStatus.findings) }
         }

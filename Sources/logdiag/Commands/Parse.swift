@@ -12,13 +12,16 @@ extension LogDiag {
         @OptionGroup var input: InputOptions
         @Flag(help: "Print counts per envelope, format and severity, and the share of lines in no known format.")
         var stats = false
+        @Flag(help: "Mask addresses, hosts, emails, credentials, tokens and keys in the events (and on stderr), for sharing.")
+        var redact = false
 
         func run() throws {
             let analyzer = try input.analyzer()
             let set = try RuleSet(rules: [])
             let diagnoser = Diagnoser(ruleSet: set)
             var failed = false
-            var writer = EventJSONWriter()
+            if redact { redactStderr = true }
+            var writer = EventJSONWriter(redactor: redact ? runRedactor : nil)
             var counter = FormatStats()
             for path in files.isEmpty ? ["-"] : files {
                 do throws(InputError) {

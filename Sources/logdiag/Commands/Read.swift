@@ -54,7 +54,7 @@ extension LogDiag {
             }
             // Nothing could be read: the error lines say it all, a report of nothing would mislead.
             if !readAny { throw ExitCode(ExitStatus.unreadable) }
-            let report = Report(results: diagnoser.results, ruleSet: ruleSet, versionOverrides: overrides,
+            let report = Report(results: output.prepare(diagnoser.results), ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             for (rule, hit) in report.patternLimits {
                 warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(hit.input):\(hit.line)); a match there may have been missed")

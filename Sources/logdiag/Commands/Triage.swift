@@ -57,7 +57,7 @@ extension LogDiag {
             let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             let (results, inputs) = runner.run(items, jobs: jobs ?? max(1, cores))
             progress?.stop()
-            let report = Report(results: results, ruleSet: ruleSet, versionOverrides: overrides,
+            let report = Report(results: output.prepare(results), ruleSet: ruleSet, versionOverrides: overrides,
                                 baseline: try baseline.templates(ruleSet: ruleSet, analyzer: analyzer))
             for (rule, hit) in report.patternLimits {
                 warn("rule \(rule.id) ran out of its match budget on \(hit.count) line\(hit.count == 1 ? "" : "s") (first \(hit.input):\(hit.line)); a match there may have been missed")

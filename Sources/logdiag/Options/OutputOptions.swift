@@ -13,14 +13,26 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Colour for text output: auto (on a terminal, unless NO_COLOR is set), always or never.")
     var color: ColorMode = .auto
 
-    @Flag(help: "Mask IP addresses, hostnames and tokens in everything printed, for sharing.")
+    @Flag(help: "Mask addresses, hosts, emails, credentials, tokens and keys from the logs in everything printed (stderr too), for sharing.")
     var redact = false
 
     @Option(help: "Exit with status 1 when a finding or an unrecognised error-level line is at least this severe: debug, info, warning, error (default) or fatal.")
     var failOn: SeverityArgument = SeverityArgument(.error)
 
-    /// Renders `report` in the chosen format (redacted when asked).
-    func render(_ report: Report, inputs: [InputSummary] = [], redactor: Redactor? = nil, fileTable: Bool = true) -> String {
+    /// Runs when the options are parsed, before any input is read: from then on stderr is masked too.
+    func validate() throws {
+        if redact { redactStderr = true }
+    }
+
+    /// The results to build the report from: with `--redact`, every text from the logs masked,
+    /// once, before the report fills it into causes and fixes or a renderer cuts it.
+    func prepare(_ results: DiagnosisResults) -> DiagnosisResults {
+        redact ? results.redacted(by: runRedactor) : results
+    }
+
+    /// Renders `report` (built from `prepare`d results) in the chosen format.
+    func render(_ report: Report, inputs: [InputSummary] = [], fileTable: Bool = true) -> String {
+        let inputs = redact ? inputs.map { $0.redacted(by: runRedactor) } : inputs
         let text: String
         switch output {
         case .text:
@@ -34,7 +46,7 @@ struct OutputOptions: ParsableArguments {
         case .sarif: text = SARIFRenderer().render(report)
         case .junit: text = JUnitRenderer(failOn: failOn.value).render(report)
         }
-        return redact ? (redactor ?? Redactor()).redact(text) : text
+        return text
     }
 
     /// Exit status 1 when the report holds a finding at or above `--fail-on`.

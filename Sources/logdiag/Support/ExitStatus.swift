@@ -26,9 +26,15 @@ enum ExitStatus {
 /// One line on stderr, prefixed with the program name. File and member names in it come from
 /// other people's machines: control and bidi characters are shown escaped, and it stays one line.
 func warn(_ message: String) {
-    var line = "logdiag: \(TerminalSafe.escape(message))\n"
+    let text = redactStderr ? runRedactor.redact(message) : message
+    var line = "logdiag: \(TerminalSafe.escape(text))\n"
     line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
 }
+
+/// The run's one redactor (`--redact`): the report and stderr mask a value the same way.
+let runRedactor = Redactor()
+/// Set (before any work starts) when `--redact` was given: stderr is masked too.
+nonisolated(unsafe) var redactStderr = false
 
 /// Set once the reader of stdout went away (`| head`): later output is dropped quietly.
 nonisolated(unsafe) var stdoutClosed = false
