@@ -194,3 +194,79 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         #expect(UnpackLimits.show(4 << 30) == "4 GiB")
     }
 }
+
+/// Ctrl-C and SIGTERM leave nothing behind: no temporary files, no child or grandchild processes.
+@Suite(.serialized) struct SignalTests {
+    /// Alive and not a zombie.
+    func alive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].hasPrefix(") Z")
+    }
+
+    @Test func stoppingFollowEndsTheWholeDockerProcessGroup() throws {
+        let dir = try tempDir("signal-follow")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pids = dir.appendingPathComponent("pids")
+        // A docker that starts a grandchild ignoring SIGTERM, and waits on a child (no exec).
+        let script = """
+            #!/bin/sh
+            case "$1" in
+              inspect) echo 0123abcd; exit 0 ;;
+              logs)
+                sh -c 'trap "" TERM; echo $$ >> \(pids.path); while :; do sleep 1; done' &
+                echo "2021-07-23T07:30:08.920930000Z E0723 07:30:08.920930 1 x.go:1] still here"
+                sleep 300 & echo $! >> \(pids.path); echo $$ >> \(pids.path); wait ;;
+            esac
+            """
+        let docker = dir.appendingPathComponent("docker")
+        try script.write(to: docker, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: docker.path)
+        for sig in [SIGINT, SIGTERM] {
+            try? FileManager.default.removeItem(at: pids)
+            let run = try RunningLogdiag(["follow", "--color", "never", "kube-proxy"], path: dir.path, defaultSignals: true)
+            #expect(run.wait(seconds: 15) { $0.contains("still here") })
+            var listed: [pid_t] = []
+            for _ in 0..<100 {
+                listed = ((try? String(contentsOf: pids, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { pid_t($0) }
+                if listed.count >= 3 { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(listed.count == 3)
+            kill(run.process.processIdentifier, sig)
+            run.process.waitUntilExit()
+            Thread.sleep(forTimeInterval: 0.3)
+            for pid in listed { #expect(!alive(pid), "signal \(sig): process \(pid) of the docker stand-in is still running") }
+        }
+    }
+
+    @Test func interruptingTriageLeavesNoTemporaryFiles() throws {
+        let dir = try tempDir("signal-triage")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tmp = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import tarfile, io
+            line = b'I0101 10:00:00.000000 1 x.go:1] filler line that repeats\\n'
+            data = line * (400 * 1024 * 1024 // len(line))
+            with tarfile.open('big.tar.gz', 'w:gz', compresslevel=1) as t:
+                i = tarfile.TarInfo('node1/huge.log'); i.size = len(data); t.addfile(i, io.BytesIO(data))
+            """]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        for sig in [SIGINT, SIGTERM] {
+            let run = try RunningLogdiag(["triage", "--no-progress", dir.appendingPathComponent("big.tar.gz").path],
+                                         environment: ["TMPDIR": tmp.path], defaultSignals: true)
+            Thread.sleep(forTimeInterval: 0.5)
+            #expect(run.process.isRunning, "the bundle should take longer than half a second to read")
+            kill(run.process.processIdentifier, sig)
+            run.process.waitUntilExit()
+            #expect(run.process.terminationReason == .uncaughtSignal, "status \(run.process.terminationStatus), stderr: \(run.err)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty)
+        }
+    }
+}

@@ -12,12 +12,23 @@ final class RunningLogdiag: @unchecked Sendable {
     private var outData = Data()
     private var errData = Data()
 
-    init(_ args: [String], path: String? = nil) throws {
-        process.executableURL = logdiagExecutable
-        process.arguments = args
+    /// `defaultSignals`: started as from a terminal, with SIGINT and SIGTERM at their defaults
+    /// (a test runner may ignore or block them, and both survive exec).
+    init(_ args: [String], path: String? = nil, environment: [String: String] = [:], defaultSignals: Bool = false) throws {
+        if defaultSignals {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                + "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+                + "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); os.execv(sys.argv[1], sys.argv[1:])",
+                                 logdiagExecutable.path] + args
+        } else {
+            process.executableURL = logdiagExecutable
+            process.arguments = args
+        }
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         if let path { env["PATH"] = path + ":" + (env["PATH"] ?? "/usr/bin:/bin") }
+        env.merge(environment) { _, new in new }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

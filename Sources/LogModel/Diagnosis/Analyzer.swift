@@ -46,7 +46,9 @@ public struct Analyzer: Sendable {
         var out: [InputSummary] = []
         let outcome = try packed.read(path: path, limits: unpackLimits, member: { (member, memberTime, source) throws(InputError) in
             let shown = member.isEmpty ? name : "\(name):\(member)"
-            out.append(try run(source: source, name: shown, mtime: memberTime ?? mtime, into: diagnoser, also: also))
+            // A member time of 0 (1970) is an archiver's placeholder, not a time: the file's own wins.
+            let time = memberTime.flatMap { $0 > 0 ? $0 : nil } ?? mtime
+            out.append(try run(source: source, name: shown, mtime: time, into: diagnoser, also: also))
         }, skipped: { member, reason in
             var s = InputSummary(name: member.isEmpty ? name : "\(name):\(member)")
             s.problem = "skipped: \(reason)"

@@ -286,11 +286,9 @@ public final class Follower: @unchecked Sendable {
             finish(s)
             if let t = lastEventTime { lastTime = t }
             if stopped {
-                child.process.terminate()
-                // A shell wrapper may ignore SIGTERM while its child runs: do not hang the exit on it.
-                let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000_000
-                while child.process.isRunning && DispatchTime.now().uptimeNanoseconds < deadline { poll(nil, 0, 20) }
-                if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
+                // The whole process group: a shell wrapper and what it started. One that ignores
+                // SIGTERM is killed after a second, so the exit never hangs on it.
+                child.stop()
                 _ = child.finish()
                 return
             }
