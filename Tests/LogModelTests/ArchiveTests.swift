@@ -270,3 +270,75 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         }
     }
 }
+
+/// A cause explains a symptom only on the same node and close in time (`explains-within`).
+@Suite struct ExplainsScopeTests {
+    let kubeProxy = "2021-07-23T07:30:08.945634000Z F0723 07:30:08.945634 12314 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_max: permission denied\n"
+    func rancher(_ year: Int, host: Int) -> String {
+        "\(year)/07/23 07:40:55 [ERROR] Failed to upgrade worker components on NotReady hosts, error: [Failed to verify healthcheck: Failed to check http://localhost:10256/healthz for service [kube-proxy] on host [192.168.15.\(host)]: Get \"http://localhost:10256/healthz\": dial tcp 127.0.0.1:10256: connect: connection refused]\n"
+    }
+
+    func findings(_ args: [String]) throws -> [[String: Any]] {
+        let r = try runLogdiag(args)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        return try #require(doc["findings"] as? [[String: Any]])
+    }
+
+    @Test func onlyTheSameNodeAndTimeWindowFold() throws {
+        let dir = try tempDir("explains")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        for (n, (node, kp, year)) in [("node1", true, 2021), ("node2", false, 2021), ("node3", true, 2024)].enumerated() {
+            let d = dir.appendingPathComponent(node)
+            try fm.createDirectory(at: d, withIntermediateDirectories: true)
+            if kp { try kubeProxy.write(to: d.appendingPathComponent("kube-proxy.log"), atomically: false, encoding: .utf8) }
+            try rancher(year, host: 161 + n).write(to: d.appendingPathComponent("rancher-server.log"), atomically: false, encoding: .utf8)
+        }
+        // Same folder, 10 minutes apart: one incident, and JSON says what explained it.
+        let one = try findings(["triage", "--no-progress", "-o", "json", dir.appendingPathComponent("node1").path])
+        let cause = try #require(one.first { $0["rule"] as? String == "kube-proxy.conntrack-max-permission" })
+        let folded = try #require((cause["explains"] as? [[String: Any]])?.first)
+        #expect(folded["rule"] as? String == "rke.kube-proxy-healthz-refused")
+        let by = try #require(folded["explainedBy"] as? [String: Any])
+        #expect(by["rule"] as? String == "kube-proxy.conntrack-max-permission")
+        #expect(by["gapSeconds"] as? Int == 646)
+        #expect((by["input"] as? String)?.hasSuffix("node1/kube-proxy.log") == true)
+
+        // node2's refused healthz has no kube-proxy log beside it: not folded into node1's cause.
+        // node3's is three years after its kube-proxy failure: outside the window, its own finding.
+        let all = try findings(["triage", "--no-progress", "-o", "json", dir.path])
+        let causes = all.filter { $0["rule"] as? String == "kube-proxy.conntrack-max-permission" }
+        #expect(causes.count == 2, "one cause per node that has the kube-proxy log")
+        for c in causes {
+            let explained = (c["explains"] as? [[String: Any]]) ?? []
+            for e in explained {
+                for ev in (e["evidence"] as? [[String: Any]]) ?? [] {
+                    #expect((ev["input"] as? String)?.contains("/node1/") == true, "folded across nodes or years: \(ev)")
+                }
+            }
+        }
+        let own = all.filter { $0["rule"] as? String == "rke.kube-proxy-healthz-refused" }
+        #expect(own.count == 2, "node2's and node3's symptoms stay findings of their own")
+    }
+
+    @Test func explainsWithinIsAValidatedDuration() {
+        let rule = """
+            rules:
+              - id: t.cause
+                title: t
+                severity: error
+                match: { literals: [boom], pattern: 'boom' }
+                explains: [t.other]
+                explains-within: 10x
+                cause: c
+                fix: f
+                references: [https://example.org]
+                samples: { match: [boom], no-match: [bam] }
+            """
+        let (_, errors) = RuleLoader.load(text: rule, file: "t.yaml")
+        #expect(errors.contains { $0.description.contains("explains-within") })
+        let ok = RuleLoader.load(text: rule.replacingOccurrences(of: "10x", with: "30m"), file: "t.yaml")
+        #expect(ok.errors.isEmpty, "\(ok.errors)")
+        #expect(ok.rules.first.map { $0.explainsWithin == Int64(1_800) * 1_000_000_000 } == true)
+    }
+}

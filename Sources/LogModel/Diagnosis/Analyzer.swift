@@ -170,6 +170,7 @@ public struct Analyzer: Sendable {
             let source = dateBeside != nil ? "from the dated inputs beside it"
                 : mtime != nil ? "from the file's modification time" : "the current year"
             summary.pointee.yearGuess = "\(y), \(source)"
+            diagnoser.markYearGuessed(index)
         }
         return summary.pointee
     }

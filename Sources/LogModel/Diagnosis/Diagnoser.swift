@@ -262,6 +262,9 @@ public final class Diagnoser {
         return base.inputs.count - 1
     }
 
+    /// The input's year was a guess (no `--year`, no dated line in it).
+    public func markYearGuessed(_ index: Int) { base.guessedYearInputs.insert(index) }
+
     /// Takes input statistics the event source counted.
     public func finishInput(_ index: Int, lines: Int, bytes: Int, splitLines: Int) {
         miner.noteExit(input: index, ended: true)
@@ -832,6 +835,9 @@ public final class Diagnoser {
 struct FindingKey: Hashable, Sendable {
     let rule: Int
     let values: [String]
+    /// The node the finding was seen on, when it names no host (`Report.nodeScope`): triage keeps
+    /// the same rule on two machines' logs as two findings. Empty within one diagnoser.
+    var scope = ""
 }
 
 /// What a diagnoser has seen: findings, noise, versions and counts. Plain data, mergeable.
@@ -840,6 +846,9 @@ public struct DiagnosisResults: Sendable {
     public var noise: [NoiseCount] = []
     public var inputs: [String] = []
     public var linesPerInput: [Int] = []
+    /// Inputs whose lines carry no year and got a guessed one: their times may be off by whole
+    /// years, so time windows between findings compare them by time of year.
+    public var guessedYearInputs: Set<Int> = []
     public var lines = 0
     public var bytes = 0
     public var events = 0
@@ -862,8 +871,11 @@ public struct DiagnosisResults: Sendable {
     /// Every finding in a fixed order (rule, then key values): dictionary order changes from run
     /// to run, and reports must not.
     public var allFindings: [Finding] {
-        findings.sorted { a, b in a.key.rule != b.key.rule ? a.key.rule < b.key.rule : a.key.values.lexicographicallyPrecedes(b.key.values) }
-            .map(\.value)
+        findings.sorted { a, b in
+            if a.key.rule != b.key.rule { return a.key.rule < b.key.rule }
+            if a.key.values != b.key.values { return a.key.values.lexicographicallyPrecedes(b.key.values) }
+            return a.key.scope < b.key.scope
+        }.map(\.value)
     }
 
     /// Findings that never met their rule's threshold, including those pruned from memory.
@@ -895,6 +907,7 @@ public struct DiagnosisResults: Sendable {
         for i in severityCounts.indices { severityCounts[i] += o.severityCounts[i] }
         versions.merge(o.versions) { a, _ in a }
         inputVersions.merge(o.inputVersions) { a, _ in a }
+        guessedYearInputs.formUnion(o.guessedYearInputs)
         for k in o.belowThreshold.keys.sorted() { addBelowThreshold(o.belowThreshold[k]!) }
         for k in o.patternLimits.keys.sorted() {
             if var mine = patternLimits[k] { mine.count += o.patternLimits[k]!.count; patternLimits[k] = mine } else {

@@ -10,6 +10,9 @@ public struct ReportedFinding: Sendable {
     public let fixCondition: String?
     /// The rule has a threshold and matched fewer times than it asks: shown, never counted.
     public var belowThreshold = false
+    /// For a folded finding: the cause that explains it, by rule id and its first evidence line,
+    /// and how far apart in time they are (nil when either has no time).
+    public var explainedBy: (rule: String, evidence: Evidence?, gapSeconds: Int?)?
     public var severity: Severity { rule.severity }
 }
 
@@ -91,7 +94,8 @@ public struct Report: Sendable {
             var best: Int?
             for (fi, f) in findings.enumerated() where fi != gi {
                 let fr = ruleSet.rules[f.ruleIndex]
-                guard fr.explains.contains(gid), Report.compatible(f, g, ruleSet) else { continue }
+                guard fr.explains.contains(gid), Report.compatible(f, g, ruleSet),
+                      Report.sameNode(f, g, results), Report.close(f, g, within: fr.explainsWithin, results) else { continue }
                 if best == nil || fr.severity > ruleSet.rules[findings[best!].ruleIndex].severity { best = fi }
             }
             parent[gi] = best
@@ -109,7 +113,17 @@ public struct Report: Sendable {
         }
         var incidents: [Incident] = []
         for i in findings.indices where root(i) == i {
-            let explained = (groups[i] ?? []).map { render(findings[$0]) }
+            let causeRule = ruleSet.rules[findings[i].ruleIndex].id
+            let explained = (groups[i] ?? []).map { j -> ReportedFinding in
+                var r = render(findings[j])
+                var gap: Int?
+                if let af = findings[i].first, let al = findings[i].last ?? findings[i].first,
+                   let bf = findings[j].first, let bl = findings[j].last ?? findings[j].first {
+                    gap = Int(max(0, max(af.nanos, bf.nanos) - min(al.nanos, bl.nanos)) / 1_000_000_000)
+                }
+                r.explainedBy = (causeRule, findings[i].evidence.first, gap)
+                return r
+            }
                 .sorted { ($0.severity, $0.finding.count) > ($1.severity, $1.finding.count) }
             incidents.append(Incident(cause: render(findings[i]), explained: explained))
         }
@@ -172,6 +186,56 @@ public struct Report: Sendable {
 
     static func confidenceRank(_ c: Rule.Confidence) -> Int {
         switch c { case .high: 2; case .medium: 1; case .low: 0 }
+    }
+
+    static let hostKeys: Set<String> = ["host", "node", "hostname", "nodename", "pod"]
+
+    /// A cause explains a symptom on the same node: their host captures agree (`compatible`), or,
+    /// when one of them names no host, they come from the same node's inputs (`nodeScope`), or the
+    /// cause's inputs are named after the host the symptom names (a bundle's `node1-...` folder).
+    static func sameNode(_ cause: Finding, _ symptom: Finding, _ results: DiagnosisResults) -> Bool {
+        let ch = cause.captures.filter { hostKeys.contains($0.key) && !$0.value.isEmpty }
+        let sh = symptom.captures.filter { hostKeys.contains($0.key) && !$0.value.isEmpty }
+        if !ch.isEmpty, !sh.isEmpty, ch.contains(where: { sh[$0.key] != nil }) { return true }  // compared by `compatible`
+        func scopes(_ f: Finding) -> Set<String> {
+            Set(f.inputs.compactMap { $0 < results.inputs.count ? nodeScope(results.inputs[$0]) : nil }
+                + f.evidence.map { nodeScope($0.input) })
+        }
+        if !scopes(cause).isDisjoint(with: scopes(symptom)) { return true }
+        let causeInputs = cause.inputs.compactMap { $0 < results.inputs.count ? results.inputs[$0] : nil }
+        return sh.values.contains { host in host.count >= 3 && causeInputs.contains { $0.contains(host) } }
+    }
+
+    /// Folders of a node's log layout: what lies below one of them belongs to the node above it.
+    static let layoutFolders: Set<String> = ["rke", "rke2", "k3s", "journald", "containerlogs", "systeminfo",
+                                             "networking", "var", "log", "logs", "pods", "containers", "kubelet",
+                                             "docker", "k8s", "kubernetes", "rancher", "etcd", "journal"]
+
+    /// The node an input belongs to, by its name: its folder, cut before the first layout folder
+    /// (`b.tgz:node1/rke/containerlogs/kube-proxy` and `saved/node1/journald/kubelet` are
+    /// `...node1`; `/var/log/pods/...` is the machine's own). Standard input is its own node.
+    static func nodeScope(_ name: String) -> String {
+        var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.count > 1 { parts.removeLast() } else { return name.contains(":") ? String(name.split(separator: ":")[0]) : "" }
+        var kept: [String] = []
+        for p in parts {
+            if layoutFolders.contains(p.lowercased()) { break }
+            kept.append(p)
+        }
+        return kept.joined(separator: "/")
+    }
+
+    /// The two findings' time ranges are at most `within` apart. Inputs with a guessed year are
+    /// compared by time of year: a guess may be whole years off. Findings without times pass.
+    static func close(_ a: Finding, _ b: Finding, within: Int64, _ results: DiagnosisResults) -> Bool {
+        guard let af = a.first, let al = a.last ?? a.first, let bf = b.first, let bl = b.last ?? b.first else { return true }
+        let gap = max(0, max(af.nanos, bf.nanos) - min(al.nanos, bl.nanos))
+        if gap <= within { return true }
+        let guessed = !results.guessedYearInputs.isDisjoint(with: a.inputs) || !results.guessedYearInputs.isDisjoint(with: b.inputs)
+        guard guessed else { return false }
+        let year: Int64 = 31_557_600_000_000_000  // 365.25 days
+        let d = abs(af.nanos - bf.nanos) % year
+        return min(d, year - d) <= within + (al.nanos - af.nanos) + (bl.nanos - bf.nanos)
     }
 
     static func compatible(_ a: Finding, _ b: Finding, _ rs: RuleSet) -> Bool {

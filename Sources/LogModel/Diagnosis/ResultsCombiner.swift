@@ -12,8 +12,16 @@ extension DiagnosisResults {
             for (k, f) in part.findings {
                 var g = f
                 g.inputs = Set(f.inputs.map { $0 + base })
-                shifted.findings[k] = g
+                // One finding per node: the same rule in two machines' logs is two incidents,
+                // unless the finding names its host (then the host keeps them apart or together).
+                var key = k
+                let namesHost = f.captures.contains { Report.hostKeys.contains($0.key) && !$0.value.isEmpty }
+                if !namesHost, let first = f.inputs.min(), first < part.inputs.count {
+                    key.scope = Report.nodeScope(part.inputs[first])
+                }
+                shifted.findings[key] = g
             }
+            shifted.guessedYearInputs = Set(part.guessedYearInputs.map { $0 + base })
             shifted.inputVersions = Dictionary(uniqueKeysWithValues: part.inputVersions.map { ($0.key + base, $0.value) })
             shifted.unrecognised = TemplateMiner()
             shifted.unrecognisedWarnings = TemplateMiner()

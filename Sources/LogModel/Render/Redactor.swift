@@ -155,7 +155,11 @@ extension DiagnosisResults {
     public func redacted(by r: Redactor) -> DiagnosisResults {
         var out = self
         // Hosts and nodes the rules captured first: every later mention masks the same way.
-        let ordered = findings.keys.sorted { a, b in a.rule != b.rule ? a.rule < b.rule : a.values.lexicographicallyPrecedes(b.values) }
+        let ordered = findings.keys.sorted { a, b in
+            if a.rule != b.rule { return a.rule < b.rule }
+            if a.values != b.values { return a.values.lexicographicallyPrecedes(b.values) }
+            return a.scope < b.scope
+        }
         for key in ordered {
             for (name, value) in findings[key]!.captures.sorted(by: { $0.key < $1.key })
             where ["host", "node", "hostname", "nodename", "pod"].contains(name.lowercased()) {

@@ -10,6 +10,13 @@ public struct ReportDocument: Codable, Sendable {
         public let quoted: Bool
     }
 
+    public struct ExplainedBy: Codable, Sendable {
+        public let rule: String
+        public let input: String?
+        public let line: Int?
+        public let gapSeconds: Int?
+    }
+
     public struct FindingEntry: Codable, Sendable {
         public let rule: String
         public let title: String
@@ -28,6 +35,8 @@ public struct ReportDocument: Codable, Sendable {
         public let references: [String]
         /// Findings this one causes, folded into it (empty for those nested here).
         public let explains: [FindingEntry]
+        /// For a finding folded into a cause: which one, by which of its lines, how far apart.
+        public let explainedBy: ExplainedBy?
         /// The rule has a threshold and matched fewer times: listed after the findings, never
         /// counted for `--fail-on`.
         public let belowThreshold: Bool
@@ -226,6 +235,7 @@ public struct ReportDocument: Codable, Sendable {
                 EvidenceLine(input: $0.input, line: $0.line, text: $0.text, time: $0.time?.rfc3339, quoted: $0.quoted)
             },
             references: f.rule.references, explains: explained.map { entry($0, explained: []) },
+            explainedBy: f.explainedBy.map { ExplainedBy(rule: $0.rule, input: $0.evidence?.input, line: $0.evidence?.line, gapSeconds: $0.gapSeconds) },
             belowThreshold: f.belowThreshold, generic: f.rule.generic)
     }
 }

@@ -39,6 +39,10 @@ public struct Rule: Sendable {
     public let key: [String]
     public let threshold: Threshold?
     public let explains: [String]
+    /// How far apart in time this rule's finding and a finding it `explains` may be
+    /// (`explains-within`, default 2h), in nanoseconds.
+    public var explainsWithin: Int64 = Rule.defaultExplainsWithin
+    public static let defaultExplainsWithin: Int64 = 2 * 3_600_000_000_000
     public let overlaps: [String]
     public let cause: String
     public let fix: String

@@ -5,7 +5,7 @@ import Yams
 public enum RuleLoader {
     static let idShape = try! PCRE2Pattern(#"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"#)
     static let ruleKeys: Set<String> = [
-        "id", "title", "severity", "confidence", "noise", "match", "key", "threshold", "explains", "overlaps",
+        "id", "title", "severity", "confidence", "noise", "match", "key", "threshold", "explains", "explains-within", "overlaps",
         "cause", "fix", "fixes", "references", "samples", "generic", "lookup",
     ]
     static let matchKeys: Set<String> = ["literals", "pattern", "component", "severity", "format", "field"]
@@ -280,12 +280,20 @@ public enum RuleLoader {
         let references = strings(map["references"], "references")
         if references.isEmpty { fail(node, "needs at least one entry in `references`") }
 
-        return Rule(id: id, title: title, severity: severity, confidence: confidence, noise: noise, literals: literals,
+        var explainsWithin = Rule.defaultExplainsWithin
+        if let w = map["explains-within"] {
+            if let text = w.scalar?.string, let d = parseDuration(text) { explainsWithin = d } else {
+                fail(w, "`explains-within` is a duration such as 30m or 6h (at most 30 days)")
+            }
+        }
+        var rule = Rule(id: id, title: title, severity: severity, confidence: confidence, noise: noise, literals: literals,
                     pattern: pattern, components: components, severities: severities, formats: formats, field: field,
                     key: strings(map["key"], "key"), threshold: threshold, explains: strings(map["explains"], "explains"),
                     overlaps: strings(map["overlaps"], "overlaps"), cause: cause, fix: fix, fixes: fixes,
                     references: references, samples: samples, file: file, line: line(node), generic: generic,
                     lookup: lookup)
+        rule.explainsWithin = explainsWithin
+        return rule
     }
 
     /// `30s`, `5m`, `1h` as nanoseconds; at most 30 days (a longer window is a mistake, and a huge
