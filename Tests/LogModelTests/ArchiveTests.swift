@@ -342,3 +342,20 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         #expect(ok.rules.first.map { $0.explainsWithin == Int64(1_800) * 1_000_000_000 } == true)
     }
 }
+
+/// On a terminal a long evidence line is cut around what matched, not before it.
+@Suite struct EvidenceClipTests {
+    @Test func aLongLineIsCutAroundTheMatch() throws {
+        let padding = String(repeating: "very-long-context-word ", count: 12)
+        let line = "F0723 07:30:08.945634 12314 server.go:495] \(padding)open /proc/sys/net/netfilter/nf_conntrack_max: permission denied and then more words after it"
+        let r = try report(line + "\n")
+        let terminal = TextRenderer(color: false, width: 100, clipEvidence: true).render(r)
+        let shown = terminal.split(separator: "\n").first { $0.contains(":1  ") }.map(String.init) ?? ""
+        #expect(shown.contains("nf_conntrack_max: permission denied"), "\(shown)")
+        #expect(shown.contains("…open") || shown.contains("… open") || shown.hasPrefix("     test.log:1  …"), "\(shown)")
+        #expect(shown.count <= 100 - 8 + "     test.log:1  ".count, "the text part keeps to the width the renderer gives it")
+        // In a pipe or file nothing is cut.
+        let piped = TextRenderer(color: false, width: 100, clipEvidence: false).render(r)
+        #expect(piped.contains(line))
+    }
+}

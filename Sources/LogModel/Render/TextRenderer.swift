@@ -1,3 +1,5 @@
+import Foundation
+
 /// Renders a report for people on a terminal: most important incident first, each with its
 /// cause, fix, evidence lines and what it explains; then the noise and what was read.
 public struct TextRenderer: TerminalText {
@@ -27,8 +29,36 @@ public struct TextRenderer: TerminalText {
     }
 
 
-    func clip(_ s: String, _ n: Int) -> String {
-        !clipEvidence || s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
+    /// A line shortened to `n` characters on a terminal (never in a pipe or file). When the part
+    /// that matters (`focus`: the rule's literals and captured values) lies beyond the cut, the
+    /// line is cut around it instead, so the match stays visible: `…words before MATCH words…`.
+    func clip(_ s: String, _ n: Int, focus: [String] = []) -> String {
+        guard clipEvidence, s.count > n else { return s }
+        let n = max(8, n)
+        var start: String.Index?
+        var end: String.Index?
+        for f in focus where f.count >= 3 {
+            guard let r = s.range(of: f, options: .caseInsensitive) else { continue }
+            if start == nil || r.lowerBound < start! { start = r.lowerBound }
+            if end == nil || r.upperBound > end! { end = r.upperBound }
+        }
+        guard let start, let end else { return String(s.prefix(n - 1)) + "…" }
+        let lo = s.distance(from: s.startIndex, to: start), hi = s.distance(from: s.startIndex, to: end)
+        if hi <= n - 1 { return String(s.prefix(n - 1)) + "…" }
+        // The match and a third of the room after it (the words that say why), then what fits
+        // before it; the match itself wins over its context.
+        let room = n - 2
+        let trailing = min(room / 3, s.count - hi)
+        var begin = max(0, min(lo, hi + trailing - room))
+        if hi - lo > room { begin = lo }
+        let from = s.index(s.startIndex, offsetBy: begin)
+        let rest = s[from...]
+        return "…" + (rest.count > room ? String(rest.prefix(room - 1)) + "…" : String(rest))
+    }
+
+    /// What must stay visible of a finding's evidence line.
+    func focus(_ f: ReportedFinding) -> [String] {
+        f.rule.literals + f.finding.captures.sorted { $0.key < $1.key }.map(\.value).filter { !$0.isEmpty }
     }
 
     public func render(_ report: Report, inputs: [InputSummary] = []) -> String {
@@ -53,7 +83,7 @@ public struct TextRenderer: TerminalText {
                 for e in incident.explained {
                     out += "     - \(badge(e.severity)) \(safe(e.title)) [\(e.rule.id)], \(times(e.finding.count))\n"
                     for ev in e.finding.evidence.prefix(2) {
-                        out += "         " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 12) + "\n"
+                        out += "         " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 12, focus: focus(e)) + "\n"
                     }
                 }
             }
@@ -110,7 +140,7 @@ public struct TextRenderer: TerminalText {
     public func live(_ f: ReportedFinding) -> String {
         var out = "\(badge(f.severity)) " + paint(safe(f.title), "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
         if let ev = f.finding.evidence.first {
-            out += "  " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 6) + "\n"
+            out += "  " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 6, focus: focus(f)) + "\n"
         }
         out += "  " + paint("Cause:", "1") + " " + wrap(safe(f.cause), indent: 9, first: 9) + "\n"
         out += "  " + paint("Fix:", "1;32") + " " + wrap(safe(f.fix), indent: 7, first: 7) + "\n"
@@ -225,7 +255,7 @@ public struct TextRenderer: TerminalText {
             out += "   - \(badge(f.severity)) \(safe(f.title)) [\(f.rule.id)]: seen \(f.finding.count == 1 ? "once" : "\(f.finding.count) times")"
             out += " (the rule asks for \(th)); normal in the first minutes after start-up, a problem if it persists\n"
             for ev in f.finding.evidence.prefix(2) {
-                out += "       " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 10) + "\n"
+                out += "       " + paint("\(safe(ev.input)):\(ev.line)", "2") + "  " + clip(safe(ev.text), width - 10, focus: focus(f)) + "\n"
             }
         }
         return out
@@ -244,7 +274,7 @@ public struct TextRenderer: TerminalText {
         out += "   " + paint("Evidence", "1") + " (\(span)):\n"
         for ev in f.finding.evidence {
             let quoted = ev.quoted ? " (quoted)" : ""
-            out += "     " + paint("\(safe(ev.input)):\(ev.line)\(quoted)", "2") + "  " + clip(safe(ev.text), width - 8) + "\n"
+            out += "     " + paint("\(safe(ev.input)):\(ev.line)\(quoted)", "2") + "  " + clip(safe(ev.text), width - 8, focus: focus(f)) + "\n"
         }
         if f.finding.count > f.finding.evidence.count {
             out += "     … and \(f.finding.count - f.finding.evidence.count) more\n"
