@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 
 @main
@@ -15,10 +16,21 @@ struct LogDiag: ParsableCommand {
               logdiag kubelet.log rancher-server.log
 
             \(ExitStatus.help)
+
+            \(LogDiag.defaultCommandOptions)
             """,
         subcommands: [Read.self, Follow.self, Triage.self, Diff.self, Parse.self, Rules.self, Eval.self, Doctor.self],
         defaultSubcommand: Read.self
     )
+
+    /// The options of the default command (`logdiag [FILE...]` is `logdiag read`), taken from its
+    /// own help so the top-level `--help` shows them without drifting from them.
+    static var defaultCommandOptions: String {
+        let help = Read.helpMessage(columns: 80)
+        guard let at = help.range(of: "OPTIONS:") else { return "" }
+        return "OPTIONS OF THE DEFAULT COMMAND (logdiag [FILE...], the same as logdiag read):" + help[at.upperBound...]
+            .replacingOccurrences(of: "\n  -h, --help              Show help information.", with: "")
+    }
 
     /// A closed stdout is an EPIPE for `emit` to handle, not a signal that kills the process.
     static func main() {

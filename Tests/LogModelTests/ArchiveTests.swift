@@ -359,3 +359,74 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         #expect(piped.contains(line))
     }
 }
+
+/// SARIF and JUnit as CI systems read them.
+@Suite struct CIFormatTests {
+    @Test func sarifLocationsAreURIsAndJUnitCasesAreTimedAndUnique() throws {
+        let dir = try tempDir("ci formats")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import tarfile
+            with tarfile.open('node #1.tgz', 'w:gz') as t:
+                t.add('\(seed)/kube-proxy.log', 'n1/kube-proxy.log'); t.add('\(seed)/rancher-server.log', 'n1/rancher-server.log')
+                t.add('\(seed)/kube-proxy.log', 'n2/kube-proxy.log')
+            """]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        let bundle = dir.appendingPathComponent("node #1.tgz").path
+        let sarif = try runLogdiag(["triage", "--no-progress", "-o", "sarif", bundle])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(sarif.out.utf8)) as? [String: Any])
+        let run = try #require((doc["runs"] as? [[String: Any]])?.first)
+        let driver = try #require((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        #expect(driver["version"] as? String == LogDiagVersion.current)
+        for rule in (driver["rules"] as? [[String: Any]]) ?? [] {
+            let text = ((rule["fullDescription"] as? [String: Any])?["text"] as? String ?? "") + ((rule["help"] as? [String: Any])?["text"] as? String ?? "")
+            #expect(text.range(of: #"\{[a-z_]+\}"#, options: .regularExpression) == nil, "raw placeholder in \(rule["id"] ?? "")")
+        }
+        let locations = ((run["results"] as? [[String: Any]]) ?? []).flatMap { ($0["locations"] as? [[String: Any]]) ?? [] }
+        #expect(!locations.isEmpty)
+        for loc in locations {
+            let uri = ((loc["physicalLocation"] as? [String: Any])?["artifactLocation"] as? [String: Any])?["uri"] as? String ?? ""
+            #expect(uri.hasPrefix("file://") && uri.hasSuffix("/node%20%231.tgz"), "\(uri)")
+            #expect(URL(string: uri) != nil, "not a URI: \(uri)")
+            #expect(((loc["properties"] as? [String: Any])?["archiveMember"] as? String)?.hasPrefix("n") == true)
+        }
+        let junit = try runLogdiag(["triage", "--no-progress", "-o", "junit", bundle])
+        let cases = junit.out.components(separatedBy: "<testcase ").dropFirst()
+        #expect(cases.count >= 2)
+        #expect(cases.allSatisfy { $0.contains(#"time="0""#) })
+        let names = cases.compactMap { $0.components(separatedBy: #"name=""#).dropFirst().first?.components(separatedBy: "\"").first }
+        #expect(Set(names).count == names.count, "duplicate test case names: \(names)")
+    }
+}
+
+@Suite struct FirstUseTests {
+    @Test func topLevelHelpShowsTheDefaultCommandsOptions() throws {
+        let r = try runLogdiag(["--help"])
+        #expect(r.status == 0)
+        for option in ["-o, --output", "--redact", "--fail-on", "--rules", "--max-bytes"] {
+            #expect(r.out.contains(option), "logdiag --help does not show \(option)")
+        }
+    }
+
+    /// A tarball that is not a logs-collector bundle is an error, not a report of skipped checks.
+    @Test func doctorOnSomethingThatIsNotABundleSaysWhatItExpected() throws {
+        let dir = try tempDir("not-a-bundle")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import tarfile, io\nwith tarfile.open('logs.tar.gz', 'w:gz') as t:\n  i = tarfile.TarInfo('x/kubelet.log'); i.size = 3; t.addfile(i, io.BytesIO(b'hi\\n'))"]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        let r = try runLogdiag(["doctor", "--bundle", dir.appendingPathComponent("logs.tar.gz").path])
+        #expect(r.status == 2)
+        #expect(r.out.isEmpty)
+        #expect(r.err.hasSuffix("logs.tar.gz: no systeminfo/ folder inside: not a logs-collector bundle\n"), "\(r.err)")
+        #expect(r.err.split(separator: "\n").count == 1)
+    }
+}

@@ -1,8 +1,48 @@
 import Foundation
 
+/// logdiag's release, as reports state it (SARIF's tool entry).
+public enum LogDiagVersion {
+    public static let current = "0.4.0"
+}
+
+/// An input name split into the file on disk and, for an archive member (`b.tgz:node1/x.log`),
+/// the member's path inside it.
+enum InputLocation {
+    static let archiveSuffixes = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2",
+                                  ".tbz2", ".tbz", ".zip", ".gz", ".xz", ".zst", ".bz2"]
+
+    static func split(_ input: String) -> (path: String, member: String?) {
+        var search = input.startIndex
+        while let colon = input[search...].firstIndex(of: ":") {
+            let head = input[..<colon].lowercased()
+            if archiveSuffixes.contains(where: { head.hasSuffix($0) }) {
+                return (String(input[..<colon]), String(input[input.index(after: colon)...]))
+            }
+            search = input.index(after: colon)
+        }
+        return (input, nil)
+    }
+
+    /// A SARIF artifact URI: a relative reference, or a file URI for an absolute path, with
+    /// every character outside a URI path percent-encoded (spaces, `#`, `?`, `%`, non-ASCII).
+    static func uri(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: ";?#%[]")
+        let encoded = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+        return path.hasPrefix("/") ? "file://" + encoded : encoded
+    }
+}
+
 /// SARIF 2.1.0 for code-scanning style CI systems: one result per finding, located at its evidence lines.
 public struct SARIFRenderer {
     public init() {}
+
+    static func location(_ ev: Evidence) -> [String: Any] {
+        let (path, member) = InputLocation.split(ev.input)
+        var loc: [String: Any] = ["physicalLocation": ["artifactLocation": ["uri": InputLocation.uri(path)], "region": ["startLine": ev.line]]]
+        if let member { loc["properties"] = ["archiveMember": member] }
+        return loc
+    }
 
     static func level(_ s: Severity) -> String {
         switch s { case .fatal, .error: "error"; case .warning: "warning"; default: "note" }
@@ -17,8 +57,9 @@ public struct SARIFRenderer {
             var rule: [String: Any] = [
                 "id": f.rule.id, "name": f.rule.id,
                 "shortDescription": ["text": f.title],
-                "fullDescription": ["text": f.rule.cause],
-                "help": ["text": f.rule.fix],
+                // The texts as filled for the first finding: a rule's template has `{placeholders}`.
+                "fullDescription": ["text": f.cause],
+                "help": ["text": f.fix],
                 "defaultConfiguration": ["level": SARIFRenderer.level(f.severity)],
             ]
             if let uri = f.rule.references.first { rule["helpUri"] = uri }
@@ -38,9 +79,7 @@ public struct SARIFRenderer {
                 "ruleId": f.rule.id,
                 "level": SARIFRenderer.level(f.severity),
                 "message": ["text": "\(f.title). \(f.cause) Fix: \(f.fix)"],
-                "locations": f.finding.evidence.map { ev in
-                    ["physicalLocation": ["artifactLocation": ["uri": ev.input], "region": ["startLine": ev.line]]]
-                },
+                "locations": f.finding.evidence.map(SARIFRenderer.location),
                 "properties": ["count": f.finding.count],
             ]
         }
@@ -49,9 +88,7 @@ public struct SARIFRenderer {
                 "ruleId": "logdiag.unrecognised",
                 "level": SARIFRenderer.level(g.severity),
                 "message": ["text": "Not recognised: \(g.template) (\(g.count) line\(g.count == 1 ? "" : "s"))"],
-                "locations": g.evidence.map { ev in
-                    ["physicalLocation": ["artifactLocation": ["uri": ev.input], "region": ["startLine": ev.line]]]
-                },
+                "locations": g.evidence.map(SARIFRenderer.location),
                 "properties": ["count": g.count, "template": g.template, "score": g.score],
             ])
         }
@@ -59,6 +96,7 @@ public struct SARIFRenderer {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
             "runs": [["tool": ["driver": ["name": "logdiag", "informationUri": "https://github.com/logdiag/logdiag",
+                                          "version": LogDiagVersion.current, "semanticVersion": LogDiagVersion.current,
                                           "rules": rules]],
                       "results": results]],
         ]
@@ -95,14 +133,23 @@ public struct JUnitRenderer {
         let failures = findings.filter { $0.severity >= failOn }.count + report.unrecognised.filter { $0.severity >= failOn }.count
         let tests = findings.count + report.unrecognised.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"logdiag\" tests=\"\(max(1, tests))\" failures=\"\(failures)\">\n"
-        out += "  <testsuite name=\"logdiag\" tests=\"\(max(1, tests))\" failures=\"\(failures)\">\n"
+        // Reading logs is not a timed test: every case takes 0 s, which JUnit consumers require.
+        out += "<testsuites name=\"logdiag\" tests=\"\(max(1, tests))\" failures=\"\(failures)\" time=\"0\">\n"
+        out += "  <testsuite name=\"logdiag\" tests=\"\(max(1, tests))\" failures=\"\(failures)\" time=\"0\">\n"
         if tests == 0 {
-            out += "    <testcase classname=\"logdiag\" name=\"no known failure found\"/>\n"
+            out += "    <testcase classname=\"logdiag\" name=\"no known failure found\" time=\"0\"/>\n"
+        }
+        // Names are unique in a suite: the same rule on two hosts gets its key values, then a number.
+        var used: [String: Int] = [:]
+        func unique(_ base: String) -> String {
+            let n = (used[base] ?? 0) + 1
+            used[base] = n
+            return n == 1 ? base : "\(base) (\(n))"
         }
         for f in findings {
-            let name = JUnitRenderer.xml("\(f.rule.id): \(f.title)")
-            out += "    <testcase classname=\"logdiag.\(JUnitRenderer.xml(f.rule.id.split(separator: ".").first.map(String.init) ?? "logdiag"))\" name=\"\(name)\">\n"
+            let keys = f.finding.keyValues.filter { !$0.isEmpty }
+            let name = JUnitRenderer.xml(unique("\(f.rule.id): \(f.title)" + (keys.isEmpty ? "" : " [\(keys.joined(separator: ", "))]")))
+            out += "    <testcase classname=\"logdiag.\(JUnitRenderer.xml(f.rule.id.split(separator: ".").first.map(String.init) ?? "logdiag"))\" name=\"\(name)\" time=\"0\">\n"
             let body = "Cause: \(f.cause)\nFix: \(f.fix)\nEvidence:\n"
                 + f.finding.evidence.map { "  \($0.input):\($0.line)  \($0.text)" }.joined(separator: "\n")
             if f.severity >= failOn {
@@ -113,8 +160,8 @@ public struct JUnitRenderer {
             out += "    </testcase>\n"
         }
         for (k, g) in report.unrecognised.enumerated() {
-            let name = JUnitRenderer.xml("unrecognised \(k + 1): \(g.template)")
-            out += "    <testcase classname=\"logdiag.unrecognised\" name=\"\(name)\">\n"
+            let name = JUnitRenderer.xml(unique("unrecognised \(k + 1): \(g.template)"))
+            out += "    <testcase classname=\"logdiag.unrecognised\" name=\"\(name)\" time=\"0\">\n"
             let body = "Not recognised (\(g.count) line\(g.count == 1 ? "" : "s")):\n"
                 + g.evidence.map { "  \($0.input):\($0.line)  \($0.text)" }.joined(separator: "\n")
             if g.severity >= failOn {

@@ -17,8 +17,8 @@ enum ExitStatus {
         EXIT STATUS
           0   nothing found at or above the --fail-on severity (default: error)
           1   a finding at or above it
-          2   an input or rule file could not be read, or the output could not be written
-              (a one-line message on stderr)
+          2   an input or rule file could not be read (or was cut short by
+              --max-bytes), or the output could not be written; one line on stderr
           64  usage error
         """
 }
