@@ -430,3 +430,72 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         #expect(r.err.split(separator: "\n").count == 1)
     }
 }
+
+/// Fixes chosen by the evidence; destructive ones only when the evidence proves them.
+@Suite struct EvidenceFixTests {
+    func top(_ line: String) throws -> ReportedFinding {
+        try #require(try report(line + "\n").incidents.first?.cause)
+    }
+
+    @Test func theReasonInTheLogChoosesTheFixAndTheCause() throws {
+        let dns = try top("ERROR: https://r.example.com/ping is not accessible (Could not resolve host: r.example.com)")
+        #expect(dns.fixCondition == #"reason says "Could not resolve host""#)
+        #expect(dns.fix.contains("resolvable") && !dns.fix.contains("server-url"))
+        #expect(!dns.cause.contains("404"))
+        #expect(dns.otherFixes.count == 3)
+        let refused = try top("ERROR: https://r.example.com/ping is not accessible (Failed to connect to r.example.com port 443: Connection refused)")
+        #expect(refused.fix.contains("Open TCP 443"))
+        let notRancher = try top("ERROR: https://localhost/ping is not accessible (The requested URL returned error: 404)")
+        #expect(notRancher.fix.contains("server-url") && !notRancher.fix.contains("CoreDNS"))
+    }
+
+    @Test func aDestructiveFixIsFirstOnlyWhenTheEvidenceProvesIt() throws {
+        // etcd names kube-ca as the authority it could not verify: the re-used node cleanup, flagged.
+        let kubeCA = try top(#"2019-09-09 11:51:46.010597 I | embed: rejected connection from "10.9.0.14:48344" (error "tls: failed to verify client's certificate: x509: certificate signed by unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify candidate authority certificate \"kube-ca\")", ServerName "")"#)
+        #expect(kubeCA.destructive && kubeCA.fix.contains("rm -rf"))
+        #expect(kubeCA.checkFirst?.contains("fingerprint") == true)
+        let text = TextRenderer(color: false, width: 100, clipEvidence: false).render(try report(
+            #"2019-09-09 11:51:46.010597 I | embed: rejected connection from "10.9.0.14:48344" (error "tls: failed to verify client's certificate: x509: certificate signed by unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify candidate authority certificate \"kube-ca\")", ServerName "")"# + "\n"))
+        #expect(text.contains("Destructive: This removes data. Check first:"))
+        // An agent that does not trust Rancher's CA: nothing proves a stale node, so no rm -rf first.
+        let agent = try top(#"time="2017-01-17T11:10:32Z" level=fatal msg="Failed to listen to events: Get https://rancher.demo.com/v1: x509: certificate signed by unknown authority""#)
+        #expect(!agent.destructive && !agent.fix.contains("rm -rf"))
+        #expect(agent.otherFixes.contains { $0.destructive && $0.fix.contains("rm -rf") && $0.checkFirst != nil })
+    }
+
+    @Test func rulesCheckRefusesAnUnflaggedOrUnprovenDestructiveFix() throws {
+        func rule(_ fixes: String, fix: String = "Look at it.") -> String {
+            """
+            rules:
+              - id: t.wipe
+                title: t
+                severity: error
+                match: { literals: [boom], pattern: 'boom (?<what>\\w+)' }
+                cause: c
+                fix: \(fix)
+            \(fixes)
+                references: [https://example.org]
+                samples: { match: [boom x], no-match: [bam] }
+            """
+        }
+        let unproven = RuleLoader.load(text: rule("""
+                fixes:
+                  - when: 'etcd >= 3.4'
+                    destructive: true
+                    check-first: look
+                    fix: rm -rf /var/lib/etcd
+            """), file: "t.yaml")
+        #expect(unproven.errors.contains { $0.description.contains("needs `when-capture` or `when-finding`") })
+        let noCheck = RuleLoader.load(text: rule("""
+                fixes:
+                  - when-capture: {what: [x]}
+                    destructive: true
+                    fix: rm -rf /var/lib/etcd
+            """), file: "t.yaml")
+        #expect(noCheck.errors.contains { $0.description.contains("check-first") })
+        let plain = RuleLoader.load(text: rule("", fix: "rm -rf /var/lib/etcd and start again"), file: "t.yaml")
+        #expect(plain.errors.isEmpty)
+        let lint = RuleChecker.check(rules: plain.rules, library: [])
+        #expect(lint.contains { $0.message.contains("removes data") })
+    }
+}

@@ -6,8 +6,13 @@ public struct ReportedFinding: Sendable {
     public let title: String
     public let cause: String
     public let fix: String
-    /// The version condition that chose the fix, when one did.
+    /// The condition that chose the fix, when one did.
     public let fixCondition: String?
+    /// The chosen fix removes data: what to check before running it.
+    public var destructive = false
+    public var checkFirst: String?
+    /// The rule's other fixes, for the situations the evidence did not select.
+    public var otherFixes: [(condition: String, fix: String, destructive: Bool, checkFirst: String?)] = []
     /// The rule has a threshold and matched fewer times than it asks: shown, never counted.
     public var belowThreshold = false
     /// For a folded finding: the cause that explains it, by rule id and its first evidence line,
@@ -47,6 +52,7 @@ public struct Report: Sendable {
         self.results = results
         patternLimits = results.patternLimits.keys.sorted().map { (ruleSet.rules[$0], results.patternLimits[$0]!) }
         let findings = Report.mergeUnkeyed(results.allFindings.filter(\.thresholdMet))
+        let foundRules = Set(findings.map { ruleSet.rules[$0.ruleIndex].id })
         func version(_ component: String, _ f: Finding) -> Version? {
             if let v = versionOverrides[component] ?? results.versions[component] { return v }
             // A version line with no component, from the same input as the finding.
@@ -58,13 +64,28 @@ public struct Report: Sendable {
             var fix = rule.fix
             var condition: String?
             var usedVersion: Version?
-            for vf in rule.fixes {
-                if vf.condition.holds({ version($0, f) }) == true {
-                    fix = vf.fix
-                    condition = vf.condition.description
-                    usedVersion = vf.condition.clauses.first.flatMap { version($0.component, f) }
-                    break
+            var chosen: Int?
+            // The first fix whose every condition holds; a destructive one only when a capture or
+            // another finding proves it, never on a version alone.
+            for (n, vf) in rule.fixes.enumerated() {
+                if let c = vf.condition, c.holds({ version($0, f) }) != true { continue }
+                var said: [String] = []
+                let capturesHold = vf.captures.sorted(by: { $0.key < $1.key }).allSatisfy { name, words in
+                    guard let value = f.captures[name]?.lowercased(),
+                          let word = words.first(where: { value.contains($0.lowercased()) }) else { return false }
+                    said.append("\(name) says \"\(word)\"")
+                    return true
                 }
+                guard capturesHold, vf.findings.isEmpty || vf.findings.contains(where: foundRules.contains) else { continue }
+                if vf.destructive && !vf.evidenceConditions { continue }
+                fix = vf.fix
+                // The label names what the evidence said, not every word the rule knows.
+                let found = vf.findings.filter(foundRules.contains)
+                condition = ([vf.condition?.description].compactMap { $0 } + said
+                             + (found.isEmpty ? [] : ["with " + found.joined(separator: ", ")])).joined(separator: ", ")
+                usedVersion = vf.condition?.clauses.first.flatMap { version($0.component, f) }
+                chosen = n
+                break
             }
             let componentName = f.component?.name ?? rule.components.first ?? ""
             let v = usedVersion ?? version(componentName, f)
@@ -81,9 +102,23 @@ public struct Report: Sendable {
                     values["\(capture)_what"] = ""
                 }
             }
-            return ReportedFinding(rule: rule, finding: f, title: Template.fill(rule.title, values).capitalisedFirst,
-                                   cause: Template.fill(rule.cause, values).capitalisedFirst,
-                                   fix: Template.fill(fix, values).capitalisedFirst, fixCondition: condition)
+            let cause = chosen.flatMap { rule.fixes[$0].cause } ?? rule.cause
+            var r = ReportedFinding(rule: rule, finding: f, title: Template.fill(rule.title, values).capitalisedFirst,
+                                    cause: Template.fill(cause, values).capitalisedFirst,
+                                    fix: Template.fill(fix, values).capitalisedFirst, fixCondition: condition)
+            if let chosen {
+                r.destructive = rule.fixes[chosen].destructive
+                r.checkFirst = rule.fixes[chosen].checkFirst.map { Template.fill($0, values).capitalisedFirst }
+            }
+            // What the evidence did not select: version-only alternatives are not "other causes"
+            // (the version decides), the evidence-conditioned ones and the default are.
+            if !rule.fixes.contains(where: \.evidenceConditions) { return r }
+            if chosen != nil { r.otherFixes.append(("otherwise", Template.fill(rule.fix, values).capitalisedFirst, false, nil)) }
+            for (n, vf) in rule.fixes.enumerated() where n != chosen && vf.evidenceConditions {
+                r.otherFixes.append((vf.description, Template.fill(vf.fix, values).capitalisedFirst, vf.destructive,
+                                     vf.checkFirst.map { Template.fill($0, values).capitalisedFirst }))
+            }
+            return r
         }
 
         // Which finding explains which: the explaining rule lists the other's id, and key values they

@@ -45,6 +45,16 @@ public struct MarkdownRenderer {
             if let a = f.finding.first, let b = f.finding.last { out += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)" }
             out += ".\n\n**Cause.** \(TerminalSafe.escape(f.cause))\n\n"
             out += "**Fix\(f.fixCondition.map { " (\($0))" } ?? "").** \(TerminalSafe.escape(f.fix))\n\n"
+            if f.destructive {
+                out += "**Destructive:** this removes data. Check first: \(TerminalSafe.escape(f.checkFirst ?? ""))\n\n"
+            }
+            if !f.otherFixes.isEmpty {
+                out += "Other possible fixes:\n\n"
+                for o in f.otherFixes {
+                    out += "- \(o.condition == "otherwise" ? "Otherwise" : "If " + TerminalSafe.escape(o.condition))\(o.destructive ? " (destructive; check first: \(TerminalSafe.escape(o.checkFirst ?? "")))" : ""): \(TerminalSafe.escape(o.fix))\n"
+                }
+                out += "\n"
+            }
             out += "Evidence:\n\n" + fence(f.finding.evidence.map { "\($0.input):\($0.line)\($0.quoted ? " (quoted)" : "")  \($0.text)" }) + "\n"
             if !i.explained.isEmpty {
                 out += "Explains:\n\n"

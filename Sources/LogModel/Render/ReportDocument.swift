@@ -10,6 +10,13 @@ public struct ReportDocument: Codable, Sendable {
         public let quoted: Bool
     }
 
+    public struct OtherFix: Codable, Sendable {
+        public let condition: String
+        public let fix: String
+        public let destructive: Bool
+        public let checkFirst: String?
+    }
+
     public struct ExplainedBy: Codable, Sendable {
         public let rule: String
         public let input: String?
@@ -25,6 +32,11 @@ public struct ReportDocument: Codable, Sendable {
         public let cause: String
         public let fix: String
         public let fixCondition: String?
+        /// The fix removes data; `checkFirst` says what to confirm before it.
+        public let destructive: Bool
+        public let checkFirst: String?
+        /// The rule's fixes for situations the evidence did not select.
+        public let otherFixes: [OtherFix]
         public let count: Int
         public let first: String?
         public let last: String?
@@ -228,7 +240,9 @@ public struct ReportDocument: Codable, Sendable {
         for (k, v) in zip(f.rule.key, f.finding.keyValues) where !v.isEmpty { key[k] = v }
         return FindingEntry(
             rule: f.rule.id, title: f.title, severity: f.severity.description, confidence: f.rule.confidence.rawValue,
-            cause: f.cause, fix: f.fix, fixCondition: f.fixCondition, count: f.finding.count,
+            cause: f.cause, fix: f.fix, fixCondition: f.fixCondition, destructive: f.destructive, checkFirst: f.checkFirst,
+            otherFixes: f.otherFixes.map { OtherFix(condition: $0.condition, fix: $0.fix, destructive: $0.destructive, checkFirst: $0.checkFirst) },
+            count: f.finding.count,
             first: f.finding.first?.rfc3339, last: f.finding.last?.rfc3339, key: key, captures: f.finding.captures,
             component: f.finding.component?.name,
             evidence: f.finding.evidence.map {

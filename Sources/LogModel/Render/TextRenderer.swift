@@ -266,6 +266,18 @@ public struct TextRenderer: TerminalText {
         out += "   " + paint("Cause:", "1") + " " + wrap(safe(f.cause), indent: 10, first: 10) + "\n"
         let fixLabel = f.fixCondition.map { "Fix (\($0)):" } ?? "Fix:"
         out += "   " + paint(fixLabel, "1;32") + " " + wrap(safe(f.fix), indent: 8, first: fixLabel.count + 4) + "\n"
+        if f.destructive {
+            let text = "This removes data. Check first: " + safe(f.checkFirst ?? "")
+            out += "   " + paint("Destructive:", "1;31") + " " + wrap(text, indent: 8, first: 16) + "\n"
+        }
+        if !f.otherFixes.isEmpty {
+            out += "   " + paint("Other possible fixes", "1") + " (when the evidence says otherwise):\n"
+            for o in f.otherFixes {
+                let head = "- \(o.condition == "otherwise" ? "Otherwise" : "If " + safe(o.condition))\(o.destructive ? " (destructive)" : ""): "
+                out += "     " + wrap(head + safe(o.fix), indent: 7, first: 5) + "\n"
+                if o.destructive, let c = o.checkFirst { out += "       " + wrap("Check first: " + safe(c), indent: 7, first: 7) + "\n" }
+            }
+        }
         var span = "\(times(f.finding.count))"
         if let a = f.finding.first, let b = f.finding.last {
             span += a == b ? ", at \(a.rfc3339)" : ", \(a.rfc3339) to \(b.rfc3339)"

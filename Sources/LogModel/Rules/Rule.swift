@@ -20,9 +20,41 @@ public struct Rule: Sendable {
         public let text: String
     }
 
+    /// A fix for one situation: chosen when every condition it states holds (a version range,
+    /// words in a capture, another finding in the report). The first that holds is shown; the
+    /// rule's `fix` is the default and the others are listed as other possible fixes.
     public struct VersionedFix: Sendable {
-        public let condition: VersionCondition
+        public let condition: VersionCondition?
+        /// Capture name -> words; the capture must contain one of them (case-insensitive).
+        public var captures: [String: [String]] = [:]
+        /// Rule ids; one of them must be among the report's findings.
+        public var findings: [String] = []
         public let fix: String
+        /// Removes data or state (`rm -rf`, wiping etcd): shown with a warning and `checkFirst`,
+        /// and never chosen unless a capture or finding condition proves it applies.
+        public var destructive = false
+        public var checkFirst: String?
+        /// The cause as this situation states it, replacing the rule's when this fix is chosen.
+        public var cause: String?
+
+        public init(condition: VersionCondition?, fix: String) {
+            self.condition = condition
+            self.fix = fix
+        }
+
+        /// Its conditions, as the report names them.
+        public var description: String {
+            var parts: [String] = []
+            if let condition { parts.append(condition.description) }
+            for (name, words) in captures.sorted(by: { $0.key < $1.key }) {
+                parts.append("\(name) says " + words.map { "\"\($0)\"" }.joined(separator: " or "))
+            }
+            if !findings.isEmpty { parts.append("with " + findings.joined(separator: " or ")) }
+            return parts.joined(separator: ", ")
+        }
+
+        /// Proven by the evidence, not only by a version: what a destructive fix needs.
+        public var evidenceConditions: Bool { !captures.isEmpty || !findings.isEmpty }
     }
 
     public let id: String

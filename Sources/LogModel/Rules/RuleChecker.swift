@@ -7,6 +7,12 @@ public enum RuleChecker {
     public static let implicitNames: Set<String> = ["component", "version", "host"]
 
     /// Checks `rules` (those to report on) against the full `library` they will run with.
+    /// Words of a fix that removes data: `rm -rf`, wiping or deleting a data dir.
+    static func removesData(_ text: String) -> Bool {
+        let t = text.lowercased()
+        return t.contains("rm -rf") || t.contains("rm -r ") || t.contains("wipe its data dir") || t.contains("wipe the data dir")
+    }
+
     public static func check(rules: [Rule], library: [Rule]) -> [RuleFileError] {
         var errors: [RuleFileError] = []
         // Compile each rule alone first, so one bad pattern does not hide the others' errors.
@@ -27,11 +33,22 @@ public enum RuleChecker {
                 if !r.lookup.isEmpty, !r.generic {
                     errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "`lookup` is only for generic rules (generic: true)"))
                 }
-                for text in [r.title, r.cause, r.fix] + r.fixes.map(\.fix) {
+                for text in [r.title, r.cause, r.fix] + r.fixes.map(\.fix) + r.fixes.compactMap(\.checkFirst) + r.fixes.compactMap(\.cause) {
                     for n in Template.names(in: text) where !names.contains(n) {
                         errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
                                             message: "template uses {\(n)}, which is not a named capture"))
                     }
+                }
+                for vf in r.fixes {
+                    for capture in vf.captures.keys.sorted() where !names.contains(capture) {
+                        errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
+                                            message: "a fix's when-capture names `\(capture)`, which is not a named capture"))
+                    }
+                }
+                // A fix that removes data goes in a `fixes` entry marked destructive, with its evidence.
+                for text in [r.fix] + r.fixes.filter({ !$0.destructive }).map(\.fix) where Self.removesData(text) {
+                    errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
+                                        message: "a fix removes data (rm -rf, wiping a data dir) but is not a `fixes` entry with destructive: true"))
                 }
                 for k in r.key where !names.contains(k) {
                     errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "key `\(k)` is not a named capture"))
@@ -45,6 +62,9 @@ public enum RuleChecker {
         for r in rules {
             for x in r.explains where !ids.contains(x) {
                 errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "explains unknown rule `\(x)`"))
+            }
+            for x in r.fixes.flatMap(\.findings) where !ids.contains(x) {
+                errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "a fix's when-finding names unknown rule `\(x)`"))
             }
             for x in r.overlaps where !ids.contains(x) {
                 errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "overlaps unknown rule `\(x)`"))

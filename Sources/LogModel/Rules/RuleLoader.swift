@@ -238,15 +238,45 @@ public enum RuleLoader {
         var fixes: [Rule.VersionedFix] = []
         if let f = map["fixes"] {
             for item in f.sequence ?? [] {
-                guard let m = item.mapping, let when = m["when"]?.string, let fix = m["fix"]?.string else {
-                    fail(item, "each of `fixes` needs `when` and `fix`")
+                guard let m = item.mapping, let fix = m["fix"]?.string,
+                      m["when"] != nil || m["when-capture"] != nil || m["when-finding"] != nil else {
+                    fail(item, "each of `fixes` needs `fix` and a condition: `when` (versions), `when-capture` or `when-finding`")
                     continue
                 }
-                do throws(RuleFileError.Reason) {
-                    fixes.append(Rule.VersionedFix(condition: try VersionCondition(when), fix: fix))
-                } catch {
-                    fail(m["when"], error.message)
+                for (k, _) in m where !["when", "when-capture", "when-finding", "fix", "cause", "destructive", "check-first"].contains(k.string ?? "") {
+                    fail(k, "unknown key `\(k.string ?? "")` in a fix (known: when, when-capture, when-finding, fix, cause, destructive, check-first)")
                 }
+                var condition: VersionCondition?
+                if let when = m["when"]?.string {
+                    do throws(RuleFileError.Reason) { condition = try VersionCondition(when) } catch {
+                        fail(m["when"], error.message)
+                        continue
+                    }
+                }
+                var entry = Rule.VersionedFix(condition: condition, fix: fix)
+                if let c = m["when-capture"] {
+                    guard let cm = c.mapping, !cm.isEmpty else { fail(c, "`when-capture` maps a capture name to words it must contain"); continue }
+                    for (k, v) in cm {
+                        let words = v.sequence?.compactMap(\.string) ?? v.string.map { [$0] } ?? []
+                        if words.isEmpty || words.contains(where: \.isEmpty) { fail(v, "`when-capture` values are words or a list of them") }
+                        entry.captures[k.string ?? ""] = words
+                    }
+                }
+                if let w = m["when-finding"] {
+                    entry.findings = w.sequence?.compactMap(\.string) ?? w.string.map { [$0] } ?? []
+                    if entry.findings.isEmpty { fail(w, "`when-finding` is a rule id or a list of them") }
+                }
+                if let d = m["destructive"] {
+                    guard let text = d.string, ["true", "false"].contains(text) else { fail(d, "`destructive` is true or false"); continue }
+                    entry.destructive = text == "true"
+                }
+                entry.checkFirst = m["check-first"]?.string
+                entry.cause = m["cause"]?.string
+                if entry.destructive {
+                    if entry.checkFirst == nil { fail(item, "a destructive fix needs `check-first`: what to confirm before running it") }
+                    if !entry.evidenceConditions { fail(item, "a destructive fix needs `when-capture` or `when-finding`: the evidence that proves it applies") }
+                }
+                fixes.append(entry)
             }
             if f.sequence == nil { fail(f, "`fixes` must be a list") }
         }

@@ -50,7 +50,7 @@ extension LogDiag {
                 if let t = r.threshold { out += "  threshold: \(t.text)\n" }
                 if !r.explains.isEmpty { out += "  explains: \(r.explains.joined(separator: ", "))\n" }
                 out += "\n  cause: \(r.cause)\n  fix:   \(r.fix)\n"
-                for f in r.fixes { out += "  fix when \(f.condition): \(f.fix)\n" }
+                for f in r.fixes { out += "  fix when \(f.description)\(f.destructive ? " (destructive; check first: \(f.checkFirst ?? ""))" : ""): \(f.fix)\n" }
                 out += "\n  references:\n" + r.references.map { "    \($0)\n" }.joined()
                 out += "\n  samples that match:\n" + r.samples.filter(\.shouldMatch).map { "    \($0.line)\n" }.joined()
                 out += "  samples that must not match:\n" + r.samples.filter { !$0.shouldMatch }.map { "    \($0.line)\n" }.joined()
