@@ -46,10 +46,24 @@ public final class Follower: @unchecked Sendable {
     /// Time of the newest event seen, so a reattach asks only for what came after it.
     public private(set) var lastEventTime: Timestamp?
 
+    /// After a reattach with `--since`: events up to this time were read before (docker and
+    /// kubectl include the event at the `since` time itself), so they are dropped, not counted twice.
+    var dropThrough: Timestamp?
+
     func consume(_ e: borrowing LogEvent) {
+        if let cut = dropThrough {
+            if let t = e.time, t <= cut { return }
+            dropThrough = nil
+        }
         if let t = e.time, lastEventTime == nil || t > lastEventTime! { lastEventTime = t }
         diagnoser.consume(e)
     }
+
+    /// For a command's stream: how the followed thing ended (`docker inspect`: "exited with
+    /// status 1, restarted 3 times"), said when the stream ends. Nil: only the command's status.
+    public var describeEnd: (() -> String?)?
+    /// A stream that ran this long without ending was healthy: the backoff starts again at 1 s.
+    public var healthySeconds = 10.0
 
     public func stop() { stopFlag.store(true, ordering: .relaxed) }
     public var stopped: Bool { stopFlag.load(ordering: .relaxed) }
@@ -82,6 +96,7 @@ public final class Follower: @unchecked Sendable {
         let fd: Int32
         let name: String
         var inode: UInt64 = 0
+        var device: UInt64 = 0
         var lastData = DispatchTime.now()
         var held = false
 
@@ -130,6 +145,10 @@ public final class Follower: @unchecked Sendable {
     /// pattern is a plain path that cannot be opened.
     public func followFiles(_ pattern: String, tail: Int = .max) throws(InputError) {
         var streams: [String: Stream] = [:]
+        // Files by device and inode, with where reading stopped: a rotated file that the pattern
+        // also matches (`a.log` -> `a.log.1`) is read on from there, not again from the start.
+        struct FileID: Hashable { let device: UInt64, inode: UInt64 }
+        var readUpTo: [FileID: (offset: off_t, lines: Int)] = [:]
         let isGlob = pattern.contains { "*?[".contains($0) }
         let changes = ChangeWatch()
         changes.watch(directoryOf: pattern)
@@ -141,7 +160,11 @@ public final class Follower: @unchecked Sendable {
             fstat(src.fd, &st)
             let s = open(src.fd, name: path, mtime: st.st_mtim.tv_sec)
             s.inode = UInt64(st.st_ino)
-            if lastLines != .max {
+            s.device = UInt64(st.st_dev)
+            if let seen = readUpTo[FileID(device: s.device, inode: s.inode)], off_t(st.st_size) >= seen.offset {
+                lseek(src.fd, seen.offset, SEEK_SET)
+                s.events.reader.skipLines(seen.lines)
+            } else if lastLines != .max {
                 // Line numbers stay those of the whole file, so evidence points at the right line.
                 let (offset, before) = Follower.lastLines(lastLines, of: src.fd)
                 lseek(src.fd, offset, SEEK_SET)
@@ -163,6 +186,7 @@ public final class Follower: @unchecked Sendable {
                     try? s.events.run(final: true) { e in consume(e) }
                     var old = stat()
                     let renamed = fstat(s.fd, &old) == 0 && old.st_nlink > 0
+                    readUpTo[FileID(device: s.device, inode: s.inode)] = (lseek(s.fd, 0, SEEK_CUR), s.events.reader.lineNumber)
                     finish(s)
                     close(s.fd)
                     streams[path] = nil
@@ -179,6 +203,9 @@ public final class Follower: @unchecked Sendable {
                 let offset = lseek(s.fd, 0, SEEK_CUR)
                 if st.st_size < offset {
                     notice("\(path) was truncated; reading from the start")
+                    // The event held back for continuation lines was complete: deliver it first.
+                    try? s.events.run(final: true) { e in consume(e) }
+                    readUpTo[FileID(device: s.device, inode: s.inode)] = nil
                     finish(s)
                     close(s.fd)
                     streams[path] = nil
@@ -264,20 +291,21 @@ public final class Follower: @unchecked Sendable {
         var lastTime: Timestamp?
         var attached = false
         while !stopped {
+            let started = DispatchTime.now()
+            // What came up to `lastTime` was read already; the command repeats the line at it.
+            dropThrough = lastTime
             let child = try Subprocess.spawnReading(executable, arguments(lastTime), mergeStderr: true)
             let fd = child.source.fd
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             if attached { notice("reattached to \(name)") }
             attached = true
             let s = open(fd, name: name, mtime: nil)
-            var sawData = false
             while !stopped {
                 var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&pfd, 1, s.held ? holdMilliseconds : pollMilliseconds)
                 let before = s.events.reader.bytesRead
                 guard pump(s) else { break }
                 let got = s.events.reader.bytesRead != before
-                if got { sawData = true }
                 tick()
                 // Hung up and nothing more to read: the command ended.
                 if pfd.revents & Int16(POLLHUP | POLLERR) != 0 && !got { break }
@@ -293,8 +321,11 @@ public final class Follower: @unchecked Sendable {
                 return
             }
             let (status, _) = child.finish()
-            if sawData { backoff = 1 }
-            notice("\(name): the log stream ended (exit status \(status)); reattaching in \(Int(backoff))s")
+            // Healthy for a while: start again at 1 s. A crash loop keeps doubling (1, 2, 4 ... 30 s).
+            let ran = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            if ran >= healthySeconds { backoff = 1 }
+            let how = describeEnd?() ?? "exit status \(status)"
+            notice("\(name): the log stream ended (\(how)); reattaching in \(Int(backoff))s")
             let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(backoff * 1e9)
             while !stopped && DispatchTime.now().uptimeNanoseconds < deadline { poll(nil, 0, 50) }
             backoff = min(backoff * 2, 30)

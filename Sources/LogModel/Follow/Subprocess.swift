@@ -15,6 +15,21 @@ public enum Subprocess {
         }
     }
 
+    /// Runs to completion; the exit status and the first line of its standard output.
+    public static func outputLine(_ executable: String, _ args: [String]) -> (status: Int32, line: String) {
+        guard let child = try? spawn(executable, args, stdout: .pipe, stderr: .discard) else { return (127, "") }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while out.count < 1 << 16 {
+            let n = buf.withUnsafeMutableBytes { read(child.source.fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        let (status, _) = child.finish()
+        return (status, firstLine(Data(out)))
+    }
+
     /// Where a child's output goes.
     public enum Output { case pipe, discard, mergeWithStdout }
 

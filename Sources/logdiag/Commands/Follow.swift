@@ -109,6 +109,16 @@ extension LogDiag {
                     warn("docker: \(err.isEmpty ? "cannot inspect container \(name) (exit status \(status))" : err)")
                     throw ExitCode(ExitStatus.unreadable)
                 }
+                // The container's own end, not `docker logs`' status: exit code and restarts.
+                follower.describeEnd = {
+                    let (status, out) = Subprocess.outputLine(docker, ["inspect", "--type", "container", "--format",
+                                                                       "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", name])
+                    let f = out.split(separator: " ")
+                    guard status == 0, f.count == 3 else { return nil }
+                    let restarts = f[2] == "1" ? "restarted once" : "restarted \(f[2]) times"
+                    return f[0] == "running" ? "container running, \(restarts)"
+                        : "container \(f[0]) with exit code \(f[1]), \(restarts)"
+                }
                 try follow(follower, docker, name: name) { since in
                     var args = ["logs", "--follow", "--timestamps"]
                     if let since { args += ["--since", since.rfc3339] } else { args += ["--tail", String(tail)] }
@@ -122,6 +132,15 @@ extension LogDiag {
                 if status != 0 {
                     warn("kubectl: \(err.isEmpty ? "cannot find pod \(name) (exit status \(status))" : err)")
                     throw ExitCode(ExitStatus.unreadable)
+                }
+                follower.describeEnd = {
+                    var args = ["get", "pod", name, "-o",
+                                "jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode}"]
+                    if let ns { args += ["-n", ns] }
+                    let (status, out) = Subprocess.outputLine(kubectl, args)
+                    let f = out.split(separator: " ")
+                    guard status == 0, let restarts = f.first else { return nil }
+                    return "container restarted \(restarts) times" + (f.count > 1 ? ", last exit code \(f[1])" : "")
                 }
                 try follow(follower, kubectl, name: "pod/\(name)") { since in
                     var args = ["logs", "--follow", "--timestamps"]
