@@ -116,3 +116,24 @@ private func appendText(_ text: String, to url: URL) throws {
         #expect(conntrack?["count"] as? Int == 4, "one fatal line per run of the container (1 + 3 restarts)")
     }
 }
+
+/// A year stated in a payload wins over the year a journald prefix had to guess, for that line
+/// and for the prefixes after it.
+@Suite struct StatedYearTests {
+    @Test func aPayloadYearInsideJournaldWins() throws {
+        let text = """
+            Oct 24 11:07:02 node1 rke2[123]: time="2021-10-24T11:07:02Z" level=fatal msg="starting kubernetes: preparing server: failed to validate server configuration: unsupported cluster-cidr"
+            Oct 24 11:07:03 node1 kubelet[2]: E1024 11:07:03.000000 1 x.go:1] boom after it
+
+            """
+        let d = Diagnoser(ruleSet: librarySet)
+        // As from a file whose modification time says 2026: the prefix alone would guess 2025.
+        let s = try Analyzer().run(source: MemorySource(text), name: "journal.log",
+                                   mtime: time_t(Timestamp(year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0).nanos / 1_000_000_000), into: d)
+        let r = Report(results: d.results, ruleSet: librarySet)
+        let times = r.unrecognised.compactMap { $0.evidence.first?.time?.civil.year }
+        #expect(times.count == 2)
+        #expect(times.allSatisfy { $0 == 2021 }, "\(times)")
+        #expect(s.first == Timestamp(year: 2021, month: 10, day: 24, hour: 11, minute: 7, second: 2))
+    }
+}

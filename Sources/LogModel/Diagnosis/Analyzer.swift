@@ -43,12 +43,34 @@ public struct Analyzer: Sendable {
     public func runPacked(path: String, name: String, kind: InputKind, mtime: time_t?, into diagnoser: Diagnoser,
                           also: ((borrowing LogEvent) -> Void)? = nil) throws(InputError) -> [InputSummary] {
         guard let packed else { throw InputError(kind.refusal(name)) }
+        // One year for the members that state none: from the dated members beside them, found by
+        // a first look at the start of the archive (at most 64 MiB decompressed, 64 KiB a member).
+        var analyzer = self
+        if year == nil, dateBeside == nil {
+            var latest: (year: Int, month: Int)?
+            let head = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 1)
+            defer { head.deallocate() }
+            _ = try? packed.read(path: path, limits: UnpackLimits(maxBytes: 64 << 20, maxEntries: unpackLimits.maxEntries),
+                                 member: { (_, _, source) throws(InputError) in
+                var have = 0
+                while have < head.count {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: head[have...]))
+                    if n <= 0 { break }
+                    have += n
+                }
+                let bytes = UnsafeBufferPointer(start: head.baseAddress!.assumingMemoryBound(to: UInt8.self), count: have)
+                if let d = ByteScan.firstLineDate(in: bytes), latest == nil || (d.year, d.month) > (latest!.year, latest!.month) {
+                    latest = d
+                }
+            }, skipped: { _, _ in })
+            analyzer.dateBeside = latest
+        }
         var out: [InputSummary] = []
         let outcome = try packed.read(path: path, limits: unpackLimits, member: { (member, memberTime, source) throws(InputError) in
             let shown = member.isEmpty ? name : "\(name):\(member)"
             // A member time of 0 (1970) is an archiver's placeholder, not a time: the file's own wins.
             let time = memberTime.flatMap { $0 > 0 ? $0 : nil } ?? mtime
-            out.append(try run(source: source, name: shown, mtime: time, into: diagnoser, also: also))
+            out.append(try analyzer.run(source: source, name: shown, mtime: time, into: diagnoser, also: also))
         }, skipped: { member, reason in
             var s = InputSummary(name: member.isEmpty ? name : "\(name):\(member)")
             s.problem = "skipped: \(reason)"

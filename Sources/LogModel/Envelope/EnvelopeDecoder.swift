@@ -38,6 +38,9 @@ public final class EnvelopeDecoder {
     /// Starts the year of journald's short timestamps over (before the first line is decoded).
     func restartYears(_ tracker: YearTracker) { years = tracker }
 
+    /// A payload stated the year that a journald prefix lacks: later prefixes take it.
+    func observeYear(_ t: Timestamp) { years.observe(t) }
+
     public init(years: YearTracker, maxJoined: Int = 1 << 20) {
         scratchCapacity = 64 << 10
         scratch = .allocate(capacity: scratchCapacity)

@@ -100,14 +100,23 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         e.pointee.input = inputIndex
         e.pointee.lineNumber = u.firstLine
         e.pointee.envelope = u.envelope
-        e.pointee.time = u.time
+        // A journald short prefix has no year (it is guessed): a payload that states one wins.
+        let guessedYear = u.envelope == .journaldShort
+        e.pointee.time = guessedYear ? nil : u.time
         e.pointee.pid = u.pid
         if let t = u.time {
             // Formats only observe an envelope's time into the tracker (klog), which `observe`
             // below does, and only when the day changed.
             PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: false,
                                 dayCache: &dayCache)
-            observe(t)
+            if guessedYear, e.pointee.format.statesYear, let stated = e.pointee.time {
+                // The guess was wrong by more than a day (a year off): the prefixes after it learn.
+                if abs(stated.nanos - t.nanos) > 86_400_000_000_000 { decoder.observeYear(stated) }
+                observe(stated)
+            } else {
+                e.pointee.time = t
+                observe(t)
+            }
         } else {
             PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: true,
                                 dayCache: &dayCache)
