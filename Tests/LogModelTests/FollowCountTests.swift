@@ -137,3 +137,18 @@ private func appendText(_ text: String, to url: URL) throws {
         #expect(s.first == Timestamp(year: 2021, month: 10, day: 24, hour: 11, minute: 7, second: 2))
     }
 }
+
+@Suite struct CompletionTests {
+    @Test func completionsOfferComponentsAndRuleIds() throws {
+        let bash = try runLogdiag(["--generate-completion-script", "bash"])
+        #expect(bash.status == 0)
+        #expect(bash.out.contains("kube-proxy kubelet") || bash.out.contains("kube-proxy"), "components for --component")
+        #expect(bash.out.contains("kube-proxy="), "COMPONENT= for --version")
+        // The script asks the binary for rule ids as the user types (ArgumentParser's protocol).
+        #expect(bash.out.contains("---completion rules show -- positional@0"))
+        let ids = try runLogdiag(["---completion", "rules", "show", "--", "positional@0", "3", "24",
+                                  "logdiag", "rules", "show", "kube-proxy.conntrack-max"])
+        #expect(ids.out.split(separator: "\n").contains("kube-proxy.conntrack-max-permission"), "\(ids.out)")
+        #expect(!ids.out.contains("etcd."))
+    }
+}

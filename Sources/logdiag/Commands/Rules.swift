@@ -29,7 +29,9 @@ extension LogDiag {
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show one rule with its pattern, texts and samples.")
-            @Argument(help: "The rule id.") var id: String
+            @Argument(help: "The rule id.", completion: .custom { _, _, prefix in
+                RuleLibrary.load().rules.map(\.id).filter { $0.hasPrefix(prefix) }.sorted()
+            }) var id: String
             @OptionGroup var rules: RuleOptions
 
             func run() throws {

@@ -7,10 +7,12 @@ enum ColorMode: String, ExpressibleByArgument, CaseIterable { case auto, always,
 
 /// Options that choose the rules and what they know about versions.
 struct RuleOptions: ParsableArguments {
-    @Option(name: .customLong("rules"), help: ArgumentHelp("Add rules from a YAML file or a directory of them; a rule with a built-in's id replaces it.", valueName: "file|dir"))
+    @Option(name: .customLong("rules"), help: ArgumentHelp("Add rules from a YAML file or a directory of them; a rule with a built-in's id replaces it.", valueName: "file|dir"),
+            completion: .file(extensions: ["yaml", "yml"]))
     var ruleFiles: [String] = []
 
-    @Option(name: .customLong("version"), help: ArgumentHelp("A component's version when the logs do not say it, e.g. kube-proxy=1.22.4.", valueName: "component=version"))
+    @Option(name: .customLong("version"), help: ArgumentHelp("A component's version when the logs do not say it, e.g. kube-proxy=1.22.4.", valueName: "component=version"),
+            completion: .list(Component.names.map { "\($0)=" }))
     var versions: [String] = []
 
     func versionOverrides() throws -> [String: Version] {
@@ -81,7 +83,8 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Year for klog and journald lines, which carry none (default: from the envelope or the last dated line before it, else the file's modification time, else the first dated line of piped input, else now).", valueName: "year"))
     var year: Int?
 
-    @Option(help: ArgumentHelp("Component of lines whose envelope, path or text does not name one (kube-proxy, kubelet, etcd, rancher, ...).", valueName: "name"))
+    @Option(help: ArgumentHelp("Component of lines whose envelope, path or text does not name one (kube-proxy, kubelet, etcd, rancher, ...).", valueName: "name"),
+            completion: .list(Component.names))
     var component: String?
 
     @Option(help: ArgumentHelp("Split lines longer than this many bytes (with a warning).", valueName: "bytes"))
