@@ -152,3 +152,37 @@ private func appendText(_ text: String, to url: URL) throws {
         #expect(!ids.out.contains("etcd."))
     }
 }
+
+@Suite struct RulesCheckOnePassTests {
+    /// Every error of a file in one pass: a rule with a bad field still has its pattern checked.
+    @Test func allErrorsOfAFileAreReportedAtOnce() throws {
+        let text = """
+            rules:
+              - id: t.one
+                title: t
+                severity: bogus
+                match: { literals: [a], pattern: 'a' }
+                cause: c
+                fix: f
+                references: [https://example.org]
+                samples: { match: [a], no-match: [b] }
+              - id: t.two
+                title: t
+                severity: error
+                match: { literals: [b], pattern: 'b(' }
+                cause: c
+                fix: f
+                samples: { match: [b], no-match: [c] }
+            """
+        let dir = try tempDir("rules-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.yaml")
+        try text.write(to: file, atomically: false, encoding: .utf8)
+        let r = try runLogdiag(["rules", "check", file.path])
+        #expect(r.status != 0)
+        #expect(r.out.contains("t.one: unknown severity `bogus`"))
+        #expect(r.out.contains("t.two: needs at least one entry in `references`"))
+        #expect(r.out.contains("t.two: pattern does not compile"))
+        #expect(r.err.contains("3 errors"))
+    }
+}

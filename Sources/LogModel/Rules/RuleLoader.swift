@@ -135,6 +135,7 @@ public enum RuleLoader {
             return nil
         }
         let id = map["id"]?.string
+        let errorsBefore = errors.count
         func fail(_ at: Node?, _ message: String) {
             errors.append(RuleFileError(file: file, line: line(at ?? node), ruleID: id, message: message))
         }
@@ -314,6 +315,13 @@ public enum RuleLoader {
         if let w = map["explains-within"] {
             if let text = w.scalar?.string, let d = parseDuration(text) { explainsWithin = d } else {
                 fail(w, "`explains-within` is a duration such as 30m or 6h (at most 30 days)")
+            }
+        }
+        // A rule with other errors is not compiled later: say now if its pattern is broken too,
+        // so one pass of `rules check` lists everything wrong with the file.
+        if errors.count > errorsBefore, !pattern.isEmpty {
+            do throws(PCRE2Pattern.CompileError) { _ = try PCRE2Pattern(pattern) } catch {
+                fail(match["pattern"], "pattern does not compile: \(error)")
             }
         }
         var rule = Rule(id: id, title: title, severity: severity, confidence: confidence, noise: noise, literals: literals,
