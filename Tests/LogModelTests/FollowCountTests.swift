@@ -186,3 +186,39 @@ private func appendText(_ text: String, to url: URL) throws {
         #expect(r.err.contains("3 errors"))
     }
 }
+
+@Suite struct ReadmeTests {
+    /// The README's first example is what `make demo` prints: the seed case on standard input.
+    @Test func theReadmeExampleIsWhatTheDemoPrints() throws {
+        let root = URL(fileURLWithPath: corpusRoot).deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let marker = "$ cat Corpus/kube-proxy/lxd-conntrack-max/*.log | logdiag    # what `make demo` runs\n"
+        let start = try #require(readme.range(of: marker))
+        let end = try #require(readme.range(of: "```\n", range: start.upperBound..<readme.endIndex))
+        let shown = String(readme[start.upperBound..<end.lowerBound])
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/"
+        let input = try ["kube-proxy.log", "rancher-server.log"].map { try String(contentsOfFile: seed + $0, encoding: .utf8) }.joined()
+        let r = try runLogdiag([], stdin: input)
+        #expect(r.status == 1)
+        #expect(r.out == shown, "README.md's example differs from what make demo prints now")
+    }
+}
+
+@Suite struct FollowInputKindTests {
+    /// follow recognises a file by its bytes too: a compressed file is an error, not a stream of junk.
+    @Test func followRefusesACompressedFile() throws {
+        let dir = try tempDir("follow-gz")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("kube-proxy.log")
+        try (fatalLine + "\n").write(to: file, atomically: false, encoding: .utf8)
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gz.arguments = ["gzip", file.path]
+        try gz.run()
+        gz.waitUntilExit()
+        let r = try runLogdiag(["follow", file.path + ".gz"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("is gzip-compressed, not a growing text log"))
+        #expect(r.out.isEmpty)
+    }
+}

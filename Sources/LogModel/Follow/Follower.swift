@@ -152,8 +152,16 @@ public final class Follower: @unchecked Sendable {
         let isGlob = pattern.contains { "*?[".contains($0) }
         let changes = ChangeWatch()
         changes.watch(directoryOf: pattern)
+        var notText = Set<String>()
         func openPath(_ path: String, lastLines: Int = .max) throws(InputError) {
             let src = try FileDescriptorSource.open(path: path)
+            // A compressed, archived or binary file does not grow as a log: said once, not followed.
+            let kind = InputKind.detect(fd: src.fd)
+            guard kind == .text else {
+                close(src.fd)
+                notText.insert(path)
+                throw InputError(path: path, reason: "is \(kind.skipReason), not a growing text log (read it with `logdiag triage`)", skipped: true)
+            }
             changes.watch(path)
             changes.watch(directoryOf: path)
             var st = stat()
@@ -174,7 +182,13 @@ public final class Follower: @unchecked Sendable {
         }
         let initial = Follower.glob(pattern)
         if initial.isEmpty && !isGlob { try openPath(pattern, lastLines: tail) }
-        for p in initial { try? openPath(p, lastLines: tail) }
+        for p in initial {
+            do throws(InputError) { try openPath(p, lastLines: tail) } catch {
+                // The one file asked for is not a log: an error, not a wait.
+                if !isGlob { throw error.skipped ? InputError("\(p): \(error.reason)") : error }
+                notice(error.description)
+            }
+        }
         if streams.isEmpty { notice("waiting for files matching \(pattern)") }
         var lastScan = DispatchTime.now()
         while !stopped {
@@ -215,9 +229,13 @@ public final class Follower: @unchecked Sendable {
             let now = DispatchTime.now()
             if now.uptimeNanoseconds - lastScan.uptimeNanoseconds > 500_000_000 {
                 lastScan = now
-                for p in Follower.glob(pattern) where streams[p] == nil {
-                    notice("following new file \(p)")
-                    try? openPath(p)
+                for p in Follower.glob(pattern) where streams[p] == nil && !notText.contains(p) {
+                    do throws(InputError) {
+                        try openPath(p)
+                        notice("following new file \(p)")
+                    } catch {
+                        notice(error.description)
+                    }
                 }
             }
             tick()
