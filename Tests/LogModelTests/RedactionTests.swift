@@ -43,7 +43,7 @@ private let secretLines: [(secret: String, line: String)] = [
         gz.waitUntilExit()
 
         var runs: [(String, (status: Int32, out: String, err: String))] = []
-        for format in ["text", "json", "ndjson", "markdown", "sarif", "junit"] {
+        for format in ["text", "json", "ndjson", "markdown", "sarif", "junit", "html"] {
             runs.append(("read \(format)", try runLogdiag(["-o", format, "--redact", "--year", "2021", file.path])))
             runs.append(("triage \(format)", try runLogdiag(["triage", "--no-progress", "-o", format, "--redact", "--year", "2021", dir.path])))
         }

@@ -24,8 +24,8 @@ extension LogDiag {
 
         func validate() throws {
             if top < 1 { throw ValidationError("--top must be at least 1") }
-            if ![OutputFormat.text, .json].contains(output.output) {
-                throw ValidationError("diff prints text or json (-o text|json)")
+            if ![OutputFormat.text, .json, .html].contains(output.output) {
+                throw ValidationError("diff prints text, json or html (-o text|json|html)")
             }
         }
 
@@ -38,6 +38,7 @@ extension LogDiag {
             var text: String
             switch output.output {
             case .json: text = DiffRenderer().json(diff)
+            case .html: text = HTMLRenderer().render(diff, top: top)
             default: text = DiffRenderer(color: Terminal.useColor(output.color) && !output.redact, width: Terminal.width,
                                          clipEvidence: Terminal.isTTY(1), top: top).text(diff)
             }

@@ -2,12 +2,12 @@ import ArgumentParser
 import LogModel
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, ndjson, markdown, sarif, junit
+    case text, json, ndjson, markdown, sarif, junit, html
 }
 
 /// How the answer is printed, and when the exit status says "found".
 struct OutputOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Output: text (default), json, ndjson (one finding per line), markdown, sarif or junit.")
+    @Option(name: [.short, .long], help: "Output: text (default), json, ndjson (one finding per line), markdown, sarif, junit or html (one self-contained page with a timeline).")
     var output: OutputFormat = .text
 
     @Option(help: "Colour for text output: auto (on a terminal, unless NO_COLOR is set), always or never.")
@@ -45,6 +45,10 @@ struct OutputOptions: ParsableArguments {
         case .markdown: text = MarkdownRenderer().render(report, inputs: inputs)
         case .sarif: text = SARIFRenderer().render(report)
         case .junit: text = JUnitRenderer(failOn: failOn.value).render(report)
+        case .html:
+            var context = HTMLRenderer.contextLines(for: report)
+            if redact { context = context.mapValues { $0.mapValues(runRedactor.redact) } }
+            text = HTMLRenderer(context: context).render(report, inputs: inputs)
         }
         return text
     }
