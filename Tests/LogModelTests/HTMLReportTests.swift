@@ -69,12 +69,17 @@ import Testing
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max"
         try FileManager.default.copyItem(atPath: seed + "/kube-proxy.log", toPath: logs.appendingPathComponent("kube-proxy.log").path)
+        let node2 = dir.appendingPathComponent("logs/node2")
+        try FileManager.default.createDirectory(at: node2, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: seed + "/kube-proxy.log", toPath: node2.appendingPathComponent("kube-proxy.log").path)
         let evil = #"E0723 07:31:00.000000 1 x.go:1] bad value <script>document.title='pwned'</script></textarea><img src=x onerror="document.title='pwned'"> here"#
         try (evil + "\n").write(to: logs.appendingPathComponent("kubelet.log"), atomically: false, encoding: .utf8)
         let r = try runLogdiag(["triage", "--no-progress", "--year", "2021", "-o", "html", dir.appendingPathComponent("logs").path])
         #expect(!r.out.contains("<script>"), "a log's markup reaches the page unescaped")
         #expect(!r.out.contains("<img"))
         #expect(r.out.contains("&lt;script&gt;document.title="))
+        // Two nodes: a lane per node and component.
+        #expect(r.out.contains("kube-proxy · node1") && r.out.contains("kube-proxy · node2"), "lanes per node")
         // diff's page escapes the same way.
         let good = dir.appendingPathComponent("good.log")
         try "I0723 07:30:00.000000 1 x.go:1] started\n".write(to: good, atomically: false, encoding: .utf8)

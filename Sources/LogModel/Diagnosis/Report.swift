@@ -243,7 +243,7 @@ public struct Report: Sendable {
 
     /// Folders of a node's log layout: what lies below one of them belongs to the node above it.
     static let layoutFolders: Set<String> = ["rke", "rke2", "k3s", "journald", "containerlogs", "systeminfo",
-                                             "networking", "var", "log", "logs", "pods", "containers", "kubelet",
+                                             "networking", "var", "pods", "containers", "kubelet",
                                              "docker", "k8s", "kubernetes", "rancher", "etcd", "journal"]
 
     /// The node an input belongs to, by its name: its folder, cut before the first layout folder
