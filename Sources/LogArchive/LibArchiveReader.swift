@@ -36,7 +36,7 @@ final class ArchivePass {
         self.path = path
         self.limits = limits
         // Only the formats bundles come in: every extra format is more parser exposed to strangers.
-        archive_read_support_filter_all(a)
+        ArchivePass.supportFilters(a)
         archive_read_support_format_tar(a)
         archive_read_support_format_zip(a)
         archive_read_support_format_raw(a)
@@ -48,6 +48,19 @@ final class ArchivePass {
     }
 
     deinit { archive_read_free(archive) }
+
+    /// gzip, bzip2, xz/lzma and zstd, each only when libarchive has the library for it.
+    /// Never `archive_read_support_filter_all`: for a format whose library it lacks (lrzip, lzop,
+    /// grzip ...) libarchive runs an external program on the data, and nothing from a bundle runs.
+    static func supportFilters(_ a: OpaquePointer) {
+        if archive_zlib_version() != nil { archive_read_support_filter_gzip(a) }
+        if archive_bzlib_version() != nil { archive_read_support_filter_bzip2(a) }
+        if archive_liblzma_version() != nil {
+            archive_read_support_filter_xz(a)
+            archive_read_support_filter_lzma(a)
+        }
+        if archive_libzstd_version() != nil { archive_read_support_filter_zstd(a) }
+    }
 
     static func errorString(_ a: OpaquePointer) -> String {
         archive_error_string(a).map { String(cString: $0) } ?? "unreadable archive"
@@ -220,7 +233,7 @@ final class NestedStream {
         archive = a
         self.parent = parent
         pending = head
-        archive_read_support_filter_all(a)
+        ArchivePass.supportFilters(a)
         archive_read_support_format_raw(a)
         archive_read_support_format_empty(a)
         let me = Unmanaged.passUnretained(self).toOpaque()

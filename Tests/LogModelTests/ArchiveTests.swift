@@ -499,3 +499,26 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         #expect(lint.contains { $0.message.contains("removes data") })
     }
 }
+
+/// libarchive runs an external program for compressions it has no library for (lrzip, lzop,
+/// grzip); logdiag enables only library-backed filters, so a bundle cannot make it run one.
+@Suite struct NoExternalFilterTests {
+    @Test func anLrzipStreamInsideGzipRunsNoProgram() throws {
+        let dir = try tempDir("lrzip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let marker = dir.appendingPathComponent("ran")
+        let fake = dir.appendingPathComponent("lrzip")
+        try "#!/bin/sh\ntouch '\(marker.path)'\ncat\n".write(to: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import gzip; open('x.lrz.gz','wb').write(gzip.compress(b'LRZI\\x00\\x06' + b'\\x00' * 100))"]
+        p.currentDirectoryURL = dir
+        try p.run()
+        p.waitUntilExit()
+        for args in [["triage", "--no-progress"], []] {
+            _ = try runLogdiag(args + [dir.appendingPathComponent("x.lrz.gz").path], path: dir.path)
+            #expect(!FileManager.default.fileExists(atPath: marker.path), "logdiag \(args) ran an lrzip program from PATH")
+        }
+    }
+}
