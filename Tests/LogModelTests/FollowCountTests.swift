@@ -222,3 +222,17 @@ private func appendText(_ text: String, to url: URL) throws {
         #expect(r.out.isEmpty)
     }
 }
+
+@Suite struct VersionOptionTests {
+    @Test func versionPrintsTheToolsVersionAndTheOldSpellingStillWorks() throws {
+        let v = try runLogdiag(["--version"])
+        #expect(v.status == 0)
+        #expect(v.out == LogDiagVersion.current + "\n")
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        let new = try runLogdiag(["--assume-version", "kube-proxy=1.25.0", seed])
+        #expect(new.out.contains("Fix (kube-proxy >= 1.23 and kube-proxy < 1.29)") || new.out.contains("kube-proxy >= 1.23"), "\(new.out.prefix(600))")
+        let old = try runLogdiag(["--version", "kube-proxy=1.25.0", seed])
+        #expect(old.out == new.out)
+        #expect(old.err.contains("is now --assume-version"))
+    }
+}

@@ -11,7 +11,7 @@ struct RuleOptions: ParsableArguments {
             completion: .file(extensions: ["yaml", "yml"]))
     var ruleFiles: [String] = []
 
-    @Option(name: .customLong("version"), help: ArgumentHelp("A component's version when the logs do not say it, e.g. kube-proxy=1.22.4.", valueName: "component=version"),
+    @Option(name: .customLong("assume-version"), help: ArgumentHelp("A component's version when the logs do not say it, e.g. kube-proxy=1.22.4 (the old spelling --version COMPONENT=VERSION still works).", valueName: "component=version"),
             completion: .list(Component.names.map { "\($0)=" }))
     var versions: [String] = []
 
@@ -20,10 +20,10 @@ struct RuleOptions: ParsableArguments {
         for pair in versions {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let v = Version(parts[1]) else {
-                throw ValidationError("--version takes COMPONENT=VERSION, like kube-proxy=1.22.4 (got '\(pair)')")
+                throw ValidationError("--assume-version takes COMPONENT=VERSION, like kube-proxy=1.22.4 (got '\(pair)')")
             }
             guard let c = Component(name: parts[0]) else {
-                throw ValidationError("unknown component '\(parts[0])' in --version; known: \(Component.names.joined(separator: ", "))")
+                throw ValidationError("unknown component '\(parts[0])' in --assume-version; known: \(Component.names.joined(separator: ", "))")
             }
             _ = c
             out[parts[0]] = v
