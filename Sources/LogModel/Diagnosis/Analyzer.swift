@@ -170,18 +170,39 @@ public struct Analyzer: Sendable {
         // An input's own first dated line beats every guess.
         var tookFirstDate = false
         if year == nil, mtime == nil || dateBeside != nil { tookFirstDate = try events.takeYearFromFirstDatedLine() }
-        if let also {
-            try events.run { e in
-                d._withUnsafeGuaranteedRef { $0.consume(e) }
-                summary.pointee.add(e)
-                also(e)
-            }
-        } else {
-            try events.run { e in
-                d._withUnsafeGuaranteedRef { $0.consume(e) }
-                summary.pointee.add(e)
+        func drive<T: ByteSource>(_ source: inout EventSource<T>) throws(InputError) {
+            if let also {
+                try source.run { e in
+                    d._withUnsafeGuaranteedRef { $0.consume(e) }
+                    summary.pointee.add(e)
+                    also(e)
+                }
+            } else {
+                try source.run { e in
+                    d._withUnsafeGuaranteedRef { $0.consume(e) }
+                    summary.pointee.add(e)
+                }
             }
         }
+        if EventDocument.looksLikeEvents(try events.reader.peekStart(minimum: 16 << 10)) {
+            // `kubectl get events -o json|yaml`: read whole (bounded), one row per event.
+            var bytes: [UInt8] = []
+            while bytes.count <= EventDocument.maxBytes, let line = try events.reader.next() {
+                bytes.append(contentsOf: line)
+                bytes.append(0x0A)
+            }
+            let complete = bytes.count <= EventDocument.maxBytes
+            if complete, let doc = EventDocument.convert(bytes) {
+                var rows = EventSource(source: MemorySource(doc.text), inputIndex: index, options: options(for: name, mtime: mtime))
+                rows.lineMap = doc.lineMap
+                try drive(&rows)
+            } else {
+                // Not an event list after all (or too large to hold): its lines as they are.
+                var lines = EventSource(source: MemorySource(bytes), inputIndex: index, options: options(for: name, mtime: mtime))
+                try drive(&lines)
+            }
+        }
+        try drive(&events)
         diagnoser.finishInput(index, lines: events.reader.lineNumber, bytes: events.reader.bytesRead,
                               splitLines: events.reader.splitLines)
         summary.pointee.lines = events.reader.lineNumber

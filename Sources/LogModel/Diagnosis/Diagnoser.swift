@@ -495,7 +495,7 @@ public final class Diagnoser {
         } else {
             s = unkeyedSlot[i] >= 0 ? Int(unkeyedSlot[i]) : slowSlot(i, subject, host: e.host)
         }
-        count(into: s, filter: f, time: e.time, component: e.component, input: e.input,
+        count(into: s, filter: f, time: e.time, component: e.component, input: e.input, repeats: Int(e.repeats),
               evidence: store[s].evidence.count < evidenceLimit
                   ? Evidence(input: inputName(e.input), line: e.lineNumber, text: e.payload.string, time: e.time,
                              quoted: quoted) : nil)
@@ -503,19 +503,21 @@ public final class Diagnoser {
 
     /// Counts one match into the finding in slot `s`, and announces it when it meets its threshold.
     private func count(into s: Int, filter: RuleFilter, time: Timestamp?, component: Component?, input: Int,
-                       evidence: Evidence?) {
+                       repeats: Int = 1, evidence: Evidence?) {
         let newInput = storeLastInput[s] != input
         storeLastInput[s] = input
-        let newlyMet = Diagnoser.update(&store[s], time: time, component: component, input: input, evidence: evidence,
+        let newlyMet = Diagnoser.update(&store[s], time: time, component: component, input: input, repeats: repeats,
+                                        evidence: evidence,
                                         newInput: newInput, filter: filter)
         if newlyMet, let onNewFinding { onNewFinding(store[s]) }
     }
 
     /// Counts one match into `f`; true when this match met the rule's threshold.
     private static func update(_ f: inout Finding, time: Timestamp?, component: Component?, input: Int,
-                               evidence: Evidence?, newInput: Bool, filter: RuleFilter) -> Bool {
+                               repeats: Int = 1, evidence: Evidence?, newInput: Bool, filter: RuleFilter) -> Bool {
         let wasMet = f.thresholdMet
-        f.count += 1
+        // An event row stands for its count (`x12 over 3m`).
+        f.count += max(1, repeats)
         if let t = time {
             if f.first == nil || t < f.first! { f.first = t }
             if f.last == nil || t > f.last! { f.last = t }
@@ -526,7 +528,7 @@ public final class Diagnoser {
         if filter.hasThreshold, !f.thresholdMet {
             let within = filter.thresholdWithin
             if let t = time {
-                f.window.append(t)
+                f.window.append(contentsOf: repeatElement(t, count: min(max(1, repeats), filter.thresholdCount)))
                 // Times from corrupt lines can be far apart: compare without overflowing.
                 f.window.removeAll {
                     let (d, o) = t.nanos.subtractingReportingOverflow($0.nanos)

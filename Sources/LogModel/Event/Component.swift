@@ -17,6 +17,7 @@ public struct Component: Hashable, Sendable, CustomStringConvertible {
         "crio": "cri-o", "kube-flannel": "flannel", "calico-node": "calico", "rke2-server": "rke2",
         "rke2-agent": "rke2", "k3s-agent": "k3s", "k3s-server": "k3s", "kube-dns": "coredns",
         "rancher-server": "rancher", "ingress-nginx": "nginx-ingress", "controller": "nginx-ingress",
+        "default-scheduler": "kube-scheduler",
     ]
 
     public init?(name: String) {

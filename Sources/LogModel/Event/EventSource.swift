@@ -34,6 +34,9 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     private var observedDay = Int64.min
     /// Day number of the last date a line stated (klog), for its timestamps.
     private var dayCache = ByteScan.DayCache()
+    /// For lines made from a document (a Kubernetes event list read as JSON or YAML): the line of
+    /// the document each made line stands for, so evidence points into the file as it is.
+    public var lineMap: [Int]?
 
     public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 256 << 10) {
         reader = LineReader(source: source, capacity: capacity, maxLineBytes: options.maxLineBytes)
@@ -98,7 +101,7 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         let e = pending.incoming
         e.pointee.reset(payload: u.payload)
         e.pointee.input = inputIndex
-        e.pointee.lineNumber = u.firstLine
+        e.pointee.lineNumber = lineMap.map { u.firstLine <= $0.count ? $0[u.firstLine - 1] : u.firstLine } ?? u.firstLine
         e.pointee.envelope = u.envelope
         // A journald short prefix has no year (it is guessed): a payload that states one wins.
         let guessedYear = u.envelope == .journaldShort
@@ -124,7 +127,8 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
             if e.pointee.format.statesYear, let t = e.pointee.time { observe(t) } else { observedDay = .min }
         }
         if e.pointee.pid == nil { e.pointee.pid = u.pid }
-        e.pointee.component = u.component ?? defaultComponent
+        // The envelope's name first, then what the line says (an event's `From`), then the path's.
+        e.pointee.component = u.component ?? e.pointee.component ?? defaultComponent
 
         if e.pointee.format == .plain, pending.active, pending.accepts(u.payload) {
             pending.append(u.payload)
@@ -334,21 +338,22 @@ extension LogEvent {
         host = nil
         innerEvent = nil
         isInner = false
+        repeats = 1
         assert(resetIsComplete(payload: p), "LogEvent has a stored property reset(payload:) does not set")
     }
 
     /// Debug check: this event reads as `LogEvent(payload:)` does, and the type has no stored
-    /// property beyond the sixteen `reset(payload:)` sets.
+    /// property beyond the seventeen `reset(payload:)` sets.
     private func resetIsComplete(payload p: UnsafeBufferPointer<UInt8>) -> Bool {
         func same(_ a: UnsafeBufferPointer<UInt8>?, _ b: UnsafeBufferPointer<UInt8>?) -> Bool {
             a?.baseAddress == b?.baseAddress && a?.count == b?.count
         }
         let f = LogEvent(payload: p)
-        return LogEvent.storedProperties == 16 && input == f.input && lineNumber == f.lineNumber
+        return LogEvent.storedProperties == 17 && input == f.input && lineNumber == f.lineNumber
             && lineCount == f.lineCount && severity == f.severity && time == f.time && pid == f.pid
             && same(sourceFile, f.sourceFile) && sourceLine == f.sourceLine && component == f.component
             && format == f.format && envelope == f.envelope && same(payload, f.payload) && same(message, f.message)
-            && same(host, f.host) && innerEvent == f.innerEvent && isInner == f.isInner
+            && same(host, f.host) && innerEvent == f.innerEvent && isInner == f.isInner && repeats == f.repeats
     }
 
     private static let storedProperties = Mirror(reflecting: LogEvent(payload: UnsafeBufferPointer(start: nil, count: 0)))

@@ -1,6 +1,6 @@
 /// The payload formats logdiag recognises. Names are what `logdiag parse` prints.
 public enum PayloadFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    case klog, kubeJSON, rancher, logrus, logrusTTY, agentScript, etcdJSON, capnslog, coredns, plain
+    case klog, kubeJSON, rancher, logrus, logrusTTY, agentScript, etcdJSON, capnslog, coredns, kubeEvent, plain
 
     public var description: String {
         switch self {
@@ -13,6 +13,7 @@ public enum PayloadFormat: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         case .etcdJSON: "etcd-json"
         case .capnslog: "capnslog"
         case .coredns: "coredns"
+        case .kubeEvent: "kube-event"
         case .plain: "plain"
         }
     }
@@ -85,6 +86,9 @@ public struct LogEvent {
     public var innerEvent: UnsafePointer<LogEvent>?
     /// True for an event that was quoted inside another.
     public var isInner = false
+    /// How many occurrences this one line stands for: a Kubernetes event's count
+    /// (`90s (x7 over 3m10s)` is 7), otherwise 1.
+    public var repeats: Int32 = 1
 
     public init(payload: UnsafeBufferPointer<UInt8>) {
         self.payload = payload

@@ -36,6 +36,11 @@ public enum PayloadParser {
         default:
             break
         }
+        // Event table rows start with spaces (describe), the type, an age or a namespace.
+        if first == 0x20 || first == 0x4E || first == 0x57 || first == 0x3C || first &- 0x30 < 10 || first &- 0x61 < 26,
+           KubeEventFormat.parse(p, into: &e) {
+            return
+        }
         e.format = .plain
         e.severity = LevelWord.guess(p, default: .info)
     }

@@ -79,9 +79,10 @@ public struct LineReader<Source: ByteSource>: ~Copyable {
 
     /// The bytes of the first read, before any line is handed out (empty after that): a look
     /// ahead at what the start of the input says. The lines are still handed out by `next`.
-    public mutating func peekStart() throws(InputError) -> UnsafeBufferPointer<UInt8> {
+    /// With `minimum`, reads until that many bytes (at most the buffer) are there or input ends.
+    public mutating func peekStart(minimum: Int = 1) throws(InputError) -> UnsafeBufferPointer<UInt8> {
         guard lineNumber == 0, pos == 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
-        if end == 0, !eof { try fill() }
+        while end < min(minimum, buffer.count), !eof { try fill() }
         return UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: end)
     }
 

@@ -116,6 +116,16 @@ public enum EventFields {
                 let key = k.string
                 if !["msg", "level", "ts"].contains(key) { fields.append((key, kind == .string ? unquote(v) : v.string)) }
             }
+        case .kubeEvent:
+            guard let r = KubeEventFormat.row(e.payload) else { break }
+            let p = e.payload
+            func text(_ range: Range<Int>) -> String { ByteScan.slice(p, range.lowerBound, range.upperBound).string }
+            fields.append(("type", r.warning ? "Warning" : "Normal"))
+            fields.append(("reason", text(r.reason)))
+            if let o = r.object { fields.append(("object", text(o))) }
+            if let f = r.from { fields.append(("from", text(f))) }
+            fields.append(("count", String(r.repeats)))
+            fields.append(("text", text(r.text..<p.count)))
         default:
             break
         }

@@ -67,7 +67,27 @@ public enum RuleLoader {
             throw RuleFileError.Reason("YAML anchors and aliases (&name, *name) are not allowed in rule files (line \(line))")
         }
         if text.utf8.count > 16 << 20 { throw RuleFileError.Reason("the file is larger than 16 MiB") }
+        if nestsDeeperThan(256, Array(text.utf8)) {
+            throw RuleFileError.Reason("YAML nested more than 256 levels deep ([[[... or {{{...)")
+        }
         return try Yams.compose(yaml: text, Resolver.basic)
+    }
+
+    /// True when `[`/`{` outrun `]`/`}` by more than `limit` anywhere: the YAML composer recurses
+    /// once per flow level, and a few megabytes of `[` would exhaust the stack. Quotes are not
+    /// tracked, so no quoting can hide a level (text needs hundreds of open brackets to trip it).
+    static func nestsDeeperThan(_ limit: Int, _ bytes: [UInt8]) -> Bool {
+        var depth = 0
+        for b in bytes {
+            switch b {
+            case 0x5B, 0x7B:
+                depth += 1
+                if depth > limit { return true }
+            case 0x5D, 0x7D: depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return false
     }
 
     /// The first line with a YAML anchor or alias where a node may start: after `key: `, `- `,
