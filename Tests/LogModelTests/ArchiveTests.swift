@@ -496,7 +496,18 @@ with tarfile.open('hostile.tar.gz', 'w:gz') as t:
         let plain = RuleLoader.load(text: rule("", fix: "rm -rf /var/lib/etcd and start again"), file: "t.yaml")
         #expect(plain.errors.isEmpty)
         let lint = RuleChecker.check(rules: plain.rules, library: [])
-        #expect(lint.contains { $0.message.contains("removes data") })
+        #expect(lint.contains { $0.message.contains("destroys data") })
+        // Every way of destroying data or state a fix may name, and words that only sound like it.
+        for text in ["run etcdctl member remove 8e9e05c52164694d on a healthy member", "kubeadm reset -f, then join",
+                     "rm /etc/kubernetes/pki/apiserver.crt and restart", "run /usr/local/bin/k3s-uninstall.sh",
+                     "rm -r /var/lib/rancher/rke2/server/db", "delete the certificates and let them be made again",
+                     "wipe the data dir"] {
+            #expect(RuleChecker.removesData(text), "\(text)")
+        }
+        for text in ["etcdctl member list -w table", "restart kubelet", "remove the taint with kubectl taint", "rke up",
+                     "check the certificate with openssl x509"] {
+            #expect(!RuleChecker.removesData(text), "\(text)")
+        }
     }
 }
 

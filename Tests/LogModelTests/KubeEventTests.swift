@@ -161,6 +161,34 @@ import Testing
         #expect(d.events == 1)
     }
 
+    /// A row's count meets a rule's threshold as that many lines would.
+    @Test(arguments: [(7, true), (3, false)])
+    func anEventCountCountsTowardsAThreshold(_ count: Int, _ met: Bool) throws {
+        let rule = """
+            rules:
+              - id: test.probe
+                title: probe
+                severity: warning
+                match: {literals: ['probe failed'], pattern: 'Unhealthy\\b.*?(?<kind>Liveness|Readiness) probe failed'}
+                key: [kind]
+                threshold: {count: 5, within: 10m}
+                cause: c
+                fix: f
+                references: [https://example.com]
+                samples:
+                  match: ['  Warning  Unhealthy  3m  kubelet  Liveness probe failed: x']
+                  no-match: ['  Normal  Pulled  3m  kubelet  ok']
+            """
+        let (rules, errors) = RuleLoader.load(text: rule, file: "t.yaml")
+        #expect(errors.isEmpty)
+        let set = try RuleSet(rules: rules)
+        let d = Diagnoser(ruleSet: set)
+        let row = "  Warning  Unhealthy  12m (x\(count) over 1h)  kubelet  Liveness probe failed: Get http://10.1.0.5:8080/healthz: connection refused\n"
+        try Analyzer(year: 2021).run(source: MemorySource(row), name: "describe.txt", mtime: nil, into: d)
+        let report = Report(results: d.results, ruleSet: set)
+        #expect((report.incidents.first?.cause.rule.id == "test.probe") == met)
+    }
+
     func events(_ line: String) -> [(repeats: Int32, format: PayloadFormat)] {
         var out: [(Int32, PayloadFormat)] = []
         var source = EventSource(source: MemorySource(line + "\n"), inputIndex: 0, options: ParseOptions())

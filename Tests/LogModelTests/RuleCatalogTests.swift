@@ -100,6 +100,38 @@ let allSamples: [SampleCase] = library.flatMap { r in r.samples.map { SampleCase
         #expect(errors.contains { $0.contains("template uses {nothing}") })
     }
 
+    /// Two rules may match one line only when one explains the other (or says they overlap).
+    @Test func rulesMatchingEachOthersSamplesMustBeRelated() {
+        func rules(explains: String) -> String {
+            """
+            rules:
+              - id: test.cause
+                title: t
+                severity: error
+                match: {literals: ['disk full'], pattern: 'disk full on (?<dev>\\w+)'}
+            \(explains)
+                cause: c
+                fix: f
+                references: [https://example.com]
+                samples: {match: ['disk full on sda'], no-match: ['disk fine']}
+              - id: test.symptom
+                title: t
+                severity: warning
+                match: {literals: ['disk full'], pattern: 'disk full'}
+                cause: c
+                fix: f
+                references: [https://example.com]
+                samples: {match: ['disk full'], no-match: ['disk fine']}
+            """
+        }
+        let unrelated = RuleLoader.load(text: rules(explains: ""), file: "t.yaml")
+        #expect(unrelated.errors.isEmpty)
+        #expect(RuleChecker.check(rules: unrelated.rules, library: []).contains { $0.message.contains("also matched by `test.symptom`") })
+        let related = RuleLoader.load(text: rules(explains: "    explains: [test.symptom]"), file: "t.yaml")
+        #expect(related.errors.isEmpty)
+        #expect(RuleChecker.check(rules: related.rules, library: []).isEmpty)
+    }
+
     @Test func schemaErrorsNameTheLine() {
         let (_, errors) = RuleLoader.load(text: "rules:\n  - id: Bad_ID\n    title: x\n    severity: sometimes\n", file: "f.yaml")
         let text = errors.map(\.description)

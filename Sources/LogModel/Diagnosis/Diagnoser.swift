@@ -580,7 +580,8 @@ public final class Diagnoser {
             return s
         }
         pruneIfNeeded()
-        if filters[i].deferrable {
+        // An event row that stands for several occurrences is counted at once, never deferred.
+        if filters[i].deferrable, e.repeats <= 1 {
             deferMatch(i, e, subject, quoted: quoted)
             addFast(hash: h, rule: i, key: keyBytes, target: -deferred.count)
             return nil

@@ -86,6 +86,10 @@ public struct CaseResult: Sendable {
     public let unrecognised: [String]
     /// What the report shows first: a rule id, or `unrecognised: TEMPLATE`.
     public let firstShownLabel: String
+    /// One of the case's evidence lines is at warning level or above: without a rule for it,
+    /// the never-silent fallback must show something. (A cause logged only at info level, as
+    /// k3s and etcd do for some failures, needs its rule.)
+    public var keyLineAtWarning = false
 
     /// Whether the case names a failure (a rule, or an unrecognised one).
     public var hasCause: Bool { corpusCase.rootCause != nil || corpusCase.expectsUnrecognised }
@@ -122,6 +126,8 @@ public struct CorpusEvaluator {
 
     public func evaluate(_ c: CorpusCase) -> CaseResult {
         let diagnoser = Diagnoser(ruleSet: ruleSet, evidenceLimit: 50)
+        let keys = Set(c.evidence)
+        var keyAtWarning = false
         let analyzer = Analyzer(year: c.year)
             .withDatesBeside(c.logFiles.map { (c.directory as NSString).appendingPathComponent($0) })
         for rel in c.logFiles {
@@ -129,7 +135,9 @@ public struct CorpusEvaluator {
             guard let source = try? FileDescriptorSource.open(path: full) else { continue }
             defer { close(source.fd) }
             // The name a user would see; its path also tells the component (journald/kubelet, ...).
-            _ = try? analyzer.run(source: source, name: rel, mtime: nil, into: diagnoser)
+            _ = try? analyzer.run(source: source, name: rel, mtime: nil, into: diagnoser) { e in
+                if e.severity >= .warning, keys.contains("\(rel):\(e.lineNumber)") { keyAtWarning = true }
+            }
         }
         let report = Report(results: diagnoser.results, ruleSet: ruleSet)
         let ranking = report.incidents.map(\.cause.rule.id)
@@ -177,10 +185,12 @@ public struct CorpusEvaluator {
         let keyLineFirst = c.evidence.contains { firstShown.contains($0) }
         if c.expectsUnrecognised { missed = c.evidence.filter { !firstShown.contains($0) } }
         let hasCause = c.rootCause != nil || c.expectsUnrecognised
-        return CaseResult(corpusCase: c, ranking: ranking, unexpected: unexpected, missedEvidence: missed,
-                          noiseClaimed: c.noise.filter { findingLines.contains($0) }, keyLineFirst: keyLineFirst,
-                          silent: hasCause && report.isSilent, unrecognised: report.unrecognisedErrors.map(\.template),
-                          firstShownLabel: label)
+        var result = CaseResult(corpusCase: c, ranking: ranking, unexpected: unexpected, missedEvidence: missed,
+                                noiseClaimed: c.noise.filter { findingLines.contains($0) }, keyLineFirst: keyLineFirst,
+                                silent: hasCause && report.isSilent, unrecognised: report.unrecognisedErrors.map(\.template),
+                                firstShownLabel: label)
+        result.keyLineAtWarning = keyAtWarning
+        return result
     }
 }
 

@@ -37,7 +37,10 @@ public enum LevelWord {
             || ByteScan.containsLowercased("no space left", in: m) || ByteScan.containsLowercased("not permitted", in: m)
             || ByteScan.containsLowercased("no such file or directory", in: m)
             || ByteScan.containsLowercased("address already in use", in: m)
-            || ByteScan.containsLowercased("out of memory", in: m) {
+            || ByteScan.containsLowercased("out of memory", in: m)
+            // The kernel's words for a failing host (dmesg and journald -k lines carry no level).
+            || ByteScan.containsLowercased("table full", in: m) || ByteScan.containsLowercased("table overflow", in: m)
+            || ByteScan.containsLowercased("soft lockup", in: m) || ByteScan.containsLowercased("blocked for more than", in: m) {
             return .error
         }
         // systemd: `kubelet.service: Main process exited, code=exited, status=1/FAILURE`.

@@ -68,10 +68,18 @@ public enum KeyValueScanner {
 /// logrus TTY output of the `rke` CLI: `INFO[0000] Running RKE version: v1.2.8`.
 public enum LogrusTTYFormat {
     public static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent) -> Bool {
-        guard p.count >= 7, p[4] == 0x5B, let close = ByteScan.index(of: 0x5D, in: p, from: 5), close - 5 <= 8,
-              ByteScan.number(p, 5)?.end == close,
+        // The bracket holds seconds since start, or the time with FullTimestamp
+        // (`FATA[2020-10-29T22:42:48.859634131-07:00]`, k3s in a terminal).
+        guard p.count >= 7, p[4] == 0x5B, let close = ByteScan.index(of: 0x5D, in: p, from: 5), close - 5 <= 40,
               let level = LevelWord.severity(ByteScan.slice(p, 0, 4))
         else { return false }
+        if close - 5 <= 8, ByteScan.number(p, 5)?.end == close {
+            // seconds since start: no clock
+        } else if let (t, end) = ByteScan.rfc3339(p, 5), end == close {
+            e.time = t
+        } else {
+            return false
+        }
         e.format = .logrusTTY
         e.severity = level
         e.message = ByteScan.slice(p, ByteScan.skipSpaces(p, close + 1), p.count)

@@ -13,6 +13,15 @@ enum BuiltinRuleFiles {
             ("builtin:rancher.yaml", PackageResources.rancher_yaml),
             ("builtin:generic.yaml", PackageResources.generic_yaml),
             ("builtin:startup-noise.yaml", PackageResources.startup_noise_yaml),
+            ("builtin:runtime.yaml", PackageResources.runtime_yaml),
+            ("builtin:rancher-rke1.yaml", PackageResources.rancher_rke1_yaml),
+            ("builtin:dns-registry.yaml", PackageResources.dns_registry_yaml),
+            ("builtin:cni.yaml", PackageResources.cni_yaml),
+            ("builtin:host.yaml", PackageResources.host_yaml),
+            ("builtin:rke2-k3s.yaml", PackageResources.rke2_k3s_yaml),
+            ("builtin:apiserver.yaml", PackageResources.apiserver_yaml),
+            ("builtin:events.yaml", PackageResources.events_yaml),
+            ("builtin:etcd-cluster.yaml", PackageResources.etcd_cluster_yaml),
         ].map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }
     }
 }

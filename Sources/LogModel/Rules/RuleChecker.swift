@@ -6,11 +6,15 @@ public enum RuleChecker {
     /// Names a template may use besides the pattern's captures.
     public static let implicitNames: Set<String> = ["component", "version", "host"]
 
+    /// Words of a fix that destroys data or state: removing files recursively or certificates,
+    /// wiping a data dir, removing an etcd member, resetting or uninstalling a node.
+    static let destroysData = try! PCRE2Pattern(
+        #"(?i)\brm\s+-[a-z]*r|\brm\s+(?:-\S+\s+)*\S*(?:pki|certs?\b|\.crt|\.key|\.pem)|wipe (?:its|the) data dir|etcdctl\s+member\s+remove|\bkubeadm\s+reset|\b(?:k3s|rke2)(?:-agent)?-uninstall|\brke\s+remove\b|delete (?:the |its )?(?:certificates|certs)\b"#)
+
     /// Checks `rules` (those to report on) against the full `library` they will run with.
-    /// Words of a fix that removes data: `rm -rf`, wiping or deleting a data dir.
     static func removesData(_ text: String) -> Bool {
-        let t = text.lowercased()
-        return t.contains("rm -rf") || t.contains("rm -r ") || t.contains("wipe its data dir") || t.contains("wipe the data dir")
+        var t = text
+        return t.withUTF8 { destroysData.matches($0, scratch: destroysData.makeScratch()) }
     }
 
     public static func check(rules: [Rule], library: [Rule]) -> [RuleFileError] {
@@ -48,7 +52,7 @@ public enum RuleChecker {
                 // A fix that removes data goes in a `fixes` entry marked destructive, with its evidence.
                 for text in [r.fix] + r.fixes.filter({ !$0.destructive }).map(\.fix) where Self.removesData(text) {
                     errors.append(.init(file: r.file, line: r.line, ruleID: r.id,
-                                        message: "a fix removes data (rm -rf, wiping a data dir) but is not a `fixes` entry with destructive: true"))
+                                        message: "a fix destroys data (rm -r, deleting certificates, wiping a data dir, etcdctl member remove, kubeadm reset, an uninstall script) but is not a `fixes` entry with destructive: true"))
                 }
                 for k in r.key where !names.contains(k) {
                     errors.append(.init(file: r.file, line: r.line, ruleID: r.id, message: "key `\(k)` is not a named capture"))
@@ -96,8 +100,11 @@ public enum RuleChecker {
                         }
                         // Generic rules overlap specific ones by design: they run only where no
                         // specific rule matched.
+                        // A cause and the symptom it explains may share a line (Rancher quoting the
+                        // component's own error).
                         for (j, other) in set.rules.enumerated() where j != i && !r.overlaps.contains(other.id)
-                            && !other.overlaps.contains(r.id) && other.generic == r.generic {
+                            && !other.overlaps.contains(r.id) && !r.explains.contains(other.id)
+                            && !other.explains.contains(r.id) && other.generic == r.generic {
                             if diagnoser.probe(rule: j, e) != nil {
                                 errors.append(.init(file: s.file, line: s.lineNumber, ruleID: r.id,
                                                     message: "sample is also matched by `\(other.id)`; declare `overlaps: [\(other.id)]` if that is intended"))
