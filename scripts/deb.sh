@@ -6,6 +6,8 @@ debarch=$(dpkg --print-architecture)
 root=dist/deb-root
 rm -rf "$root" && mkdir -p "$root/DEBIAN"
 bash scripts/install-files.sh "$root/usr" "dist/logdiag-$version-linux-$arch/logdiag" "$gen" >/dev/null
+mkdir -p "$root/usr/share/doc/logdiag"
+cp LICENSE "$root/usr/share/doc/logdiag/copyright"
 # Depends: what the binary links, as packages (dpkg -S of each library ldd lists).
 deps=$( { echo libc6; for lib in $(ldd "$root/usr/bin/logdiag" | awk '/=>/ {print $3}'); do
   real=$(readlink -f "$lib")

@@ -96,4 +96,40 @@ import Testing
         #expect(dom.contains("kubelet.log"))
         #expect(dom.contains("id=\"inputs\""))
     }
+
+    /// Evidence from an archive member and from standard input redirected from a file opens to
+    /// the lines around it, read again from where they came.
+    @Test func evidenceInArchivesAndRedirectedStdinHasItsContext() throws {
+        let dir = try tempDir("html-context")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seed = corpusRoot + "/kube-proxy/lxd-conntrack-max/kube-proxy.log"
+        let lines = try String(contentsOfFile: seed, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let key = try #require(lines.firstIndex { $0.contains("nf_conntrack_max: permission denied") })
+        let before = String(lines[key - 2]).replacingOccurrences(of: "  ", with: " ")
+        let node = dir.appendingPathComponent("node1")
+        try FileManager.default.createDirectory(at: node, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: seed, toPath: node.appendingPathComponent("kube-proxy.log").path)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", dir.appendingPathComponent("b.tgz").path, "-C", dir.path, "node1"]
+        try tar.run()
+        tar.waitUntilExit()
+        let r = try runLogdiag(["triage", "--no-progress", "--year", "2021", "-o", "html", dir.appendingPathComponent("b.tgz").path])
+        #expect(r.out.contains("<details><summary><code class=\"loc\">\(dir.appendingPathComponent("b.tgz").path):node1/kube-proxy.log:\(key + 1)</code>"))
+        func squeezed(_ s: String) -> String { s.replacingOccurrences(of: "  ", with: " ") }
+        #expect(squeezed(r.out).contains("<span class=\"ln\">\(key - 1)</span> \(HTMLRenderer.h(before))"), "the line two before the key line")
+
+        let p = Process()
+        p.executableURL = logdiagExecutable
+        p.arguments = ["--year", "2021", "-o", "html"]
+        p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: seed))
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let page = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(page.contains("<details><summary><code class=\"loc\">&lt;stdin&gt;:\(key + 1)</code>"))
+        #expect(squeezed(page).contains("<span class=\"ln\">\(key - 1)</span> \(HTMLRenderer.h(before))"))
+    }
 }

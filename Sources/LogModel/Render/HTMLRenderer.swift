@@ -343,42 +343,78 @@ struct Timeline {
 }
 
 extension HTMLRenderer {
-    /// The lines around every evidence line of `report` that comes from a regular file on disk
-    /// (not an archive member or standard input): one pass per file, stopping after the last
-    /// line needed; each line cut at 4,000 characters.
-    public static func contextLines(for report: Report, radius: Int = 3) -> [String: [Int: String]] {
+    /// The lines around every evidence line of `report`, a few each side, read again from where
+    /// they came from: a file on disk, standard input when it is a file (`< kube-proxy.log`), or a
+    /// member of an archive or compressed file (one more streaming pass with `packed`, bounded by
+    /// what the first pass read). A pipe cannot be read twice: its evidence has no context. Each
+    /// line is cut at 4,000 characters.
+    public static func contextLines(for report: Report, radius: Int = 3,
+                                    packed: (any PackedReading)? = nil) -> [String: [Int: String]] {
         var wanted: [String: Set<Int>] = [:]
         var evidence = report.incidents.flatMap { [$0.cause] + $0.explained }.flatMap(\.finding.evidence)
         evidence += report.unrecognisedShown.flatMap(\.evidence) + report.belowThreshold.flatMap(\.finding.evidence)
-        for ev in evidence where ev.input != "<stdin>" {
+        for ev in evidence {
             for n in max(1, ev.line - radius)...(ev.line + radius) { wanted[ev.input, default: []].insert(n) }
         }
         var out: [String: [Int: String]] = [:]
-        for (path, lines) in wanted {
-            guard let source = try? FileDescriptorSource.open(path: path), InputKind.detect(fd: source.fd) == .text else { continue }
-            defer { close(source.fd) }
-            let last = lines.max() ?? 0
-            var got: [Int: String] = [:]
-            var number = 1
-            var current: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 64 << 10)
-            reading: while number <= last {
-                let n = buffer.withUnsafeMutableBytes { read(source.fd, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                for b in buffer[0..<n] {
-                    if b == 0x0A {
-                        if lines.contains(number) { got[number] = String(decoding: current, as: UTF8.self) }
-                        current.removeAll(keepingCapacity: true)
-                        number += 1
-                        if number > last { break reading }
-                    } else if lines.contains(number), current.count < 4000 {
-                        current.append(b)
-                    }
+        /// Archives on disk and the members of each whose lines are wanted.
+        var archives: [String: [String: Set<Int>]] = [:]
+        for (name, lines) in wanted {
+            if name == "<stdin>" {
+                var st = stat()
+                guard fstat(0, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, lseek(0, 0, SEEK_SET) == 0 else { continue }
+                var source = FileDescriptorSource(fd: 0, name: name)
+                out[name] = collect(lines, from: &source)
+                continue
+            }
+            if let source = try? FileDescriptorSource.open(path: name) {
+                defer { close(source.fd) }
+                switch InputKind.detect(fd: source.fd) {
+                case .text:
+                    var s = source
+                    out[name] = collect(lines, from: &s)
+                    continue
+                case let kind where kind.isPacked:
+                    archives[name, default: [:]][""] = lines  // a bare compressed file
+                    continue
+                default:
+                    continue
                 }
             }
-            if number <= last, lines.contains(number), !current.isEmpty { got[number] = String(decoding: current, as: UTF8.self) }
-            out[path] = got
+            // `bundle.tgz:node1/rke/containerlogs/etcd`: the longest prefix that is a file.
+            var cut = name.endIndex
+            while let colon = name[..<cut].lastIndex(of: ":") {
+                let path = String(name[..<colon])
+                if FileManager.default.fileExists(atPath: path) {
+                    archives[path, default: [:]][String(name[name.index(after: colon)...])] = lines
+                    break
+                }
+                cut = colon
+            }
+        }
+        if let packed {
+            let limits = UnpackLimits(maxBytes: max(1 << 20, report.results.bytes))
+            for (path, members) in archives.sorted(by: { $0.key < $1.key }) {
+                _ = try? packed.read(path: path, limits: limits, member: { (member, _, source) throws(InputError) in
+                    guard let lines = members[member] else { return }
+                    out[member.isEmpty ? path : "\(path):\(member)"] = collect(lines, from: &source)
+                }, skipped: { _, _ in })
+            }
         }
         return out
+    }
+
+    /// Lines `lines` (1-based) of `source`, read up to the last of them.
+    static func collect<S: ByteSource>(_ lines: Set<Int>, from source: inout S) -> [Int: String] {
+        let last = lines.max() ?? 0
+        var got: [Int: String] = [:]
+        var reader = LineReader(source: source, capacity: 64 << 10, maxLineBytes: 1 << 20)
+        while reader.lineNumber < last, let line = try? reader.next() {
+            // A piece of a line longer than the reader's limit keeps the number of its line.
+            if lines.contains(reader.lineNumber), got[reader.lineNumber] == nil {
+                got[reader.lineNumber] = String(decoding: UnsafeBufferPointer(rebasing: line.prefix(4000)), as: UTF8.self)
+            }
+        }
+        return got
     }
 }

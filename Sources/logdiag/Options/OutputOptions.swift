@@ -1,4 +1,5 @@
 import ArgumentParser
+import LogArchive
 import LogModel
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -46,7 +47,7 @@ struct OutputOptions: ParsableArguments {
         case .sarif: text = SARIFRenderer().render(report)
         case .junit: text = JUnitRenderer(failOn: failOn.value).render(report)
         case .html:
-            var context = HTMLRenderer.contextLines(for: report)
+            var context = HTMLRenderer.contextLines(for: report, packed: LibArchiveReader())
             if redact { context = context.mapValues { $0.mapValues(runRedactor.redact) } }
             text = HTMLRenderer(context: context).render(report, inputs: inputs)
         }
