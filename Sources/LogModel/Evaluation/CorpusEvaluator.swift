@@ -47,7 +47,8 @@ public struct CorpusCase: Sendable {
         guard let source = map["source"]?.string, !source.isEmpty else { throw CorpusError("\(path): missing `source`") }
         var logs: [String] = []
         if let walker = FileManager.default.enumerator(atPath: directory) {
-            for case let rel as String in walker where rel != "expected.yaml" {
+            // The case's description and the script that recorded a real run are not its logs.
+            for case let rel as String in walker where rel != "expected.yaml" && rel != "reproduce.sh" {
                 var isDir: ObjCBool = false
                 let full = (directory as NSString).appendingPathComponent(rel)
                 if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { logs.append(rel) }
