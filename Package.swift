@@ -8,10 +8,13 @@ let package = Package(
         .executable(name: "logdiag", targets: ["logdiag"]),
         .library(name: "LogModel", targets: ["LogModel"]),
         .library(name: "LogArchive", targets: ["LogArchive"]),
+        .library(name: "LogServe", targets: ["LogServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -33,9 +36,22 @@ let package = Package(
             resources: [.embedInCode("Rules/Builtin"), .embedInCode("Knowledge/Tables")]
         ),
         .target(name: "LogArchive", dependencies: ["LogModel", "CArchive"]),
+        // `logdiag watch --listen`: the HTTP listener (SwiftNIO) and the Prometheus exposition
+        // (swift-prometheus) in their own target, so LogModel links neither.
+        .target(
+            name: "LogServe",
+            dependencies: [
+                "LogModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "logdiag",
-            dependencies: ["LogModel", "LogArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LogModel", "LogArchive", "LogServe",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark tool for `make bench` (scripts/bench.sh): stage timings and allocation counts.
         // Not a product and not used by any test.
@@ -48,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogModelTests",
-            dependencies: ["LogModel", "LogArchive"]
+            dependencies: ["LogModel", "LogArchive", "LogServe"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -21,7 +21,7 @@ struct LogDiag: ParsableCommand {
             \(LogDiag.defaultCommandOptions)
             """,
         version: LogDiagVersion.current,
-        subcommands: [Read.self, Follow.self, Triage.self, Diff.self, Parse.self, Rules.self, Eval.self, Doctor.self],
+        subcommands: [Read.self, Follow.self, Watch.self, Triage.self, Diff.self, Parse.self, Rules.self, Eval.self, Doctor.self],
         defaultSubcommand: Read.self
     )
 

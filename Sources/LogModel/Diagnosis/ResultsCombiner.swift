@@ -1,7 +1,9 @@
 extension DiagnosisResults {
     /// Combines the results of diagnosers that each read their own inputs (parallel triage), in
     /// the order given, renumbering inputs so evidence and versions still point at the right file.
-    public static func combine(_ parts: [DiagnosisResults], evidenceLimit: Int = 5) -> DiagnosisResults {
+    /// `byNode`: the same rule in different nodes' inputs stays two findings (triage); off for the
+    /// consecutive windows of one machine (`watch`).
+    public static func combine(_ parts: [DiagnosisResults], evidenceLimit: Int = 5, byNode: Bool = true) -> DiagnosisResults {
         var all = DiagnosisResults()
         all.unrecognised = TemplateMiner(capacity: parts.map(\.unrecognised.capacity).max() ?? 1000)
         all.unrecognisedWarnings = TemplateMiner(capacity: parts.map(\.unrecognisedWarnings.capacity).max() ?? 500)
@@ -16,7 +18,7 @@ extension DiagnosisResults {
                 // unless the finding names its host (then the host keeps them apart or together).
                 var key = k
                 let namesHost = f.captures.contains { Report.hostKeys.contains($0.key) && !$0.value.isEmpty }
-                if !namesHost, let first = f.inputs.min(), first < part.inputs.count {
+                if byNode, !namesHost, let first = f.inputs.min(), first < part.inputs.count {
                     key.scope = Report.nodeScope(part.inputs[first])
                 }
                 shifted.findings[key] = g

@@ -23,7 +23,8 @@ public struct ParseOptions: Sendable {
 /// those are about to be reused (a buffer refill, a partial record), so most lines are never copied.
 public struct EventSource<Source: ByteSource>: ~Copyable {
     public var reader: LineReader<Source>
-    public let inputIndex: Int
+    /// Where its events count in the diagnoser; `watch` moves a stream to a new diagnoser each window.
+    public var inputIndex: Int
     private let decoder: EnvelopeDecoder
     private var years: YearTracker
     private let defaultComponent: Component?

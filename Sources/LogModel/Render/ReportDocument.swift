@@ -184,12 +184,15 @@ public struct ReportDocument: Codable, Sendable {
     }
 
     /// One finding per line (`--output ndjson`): the entry without what it explains.
-    public static func ndjsonLine(_ f: ReportedFinding) -> String {
-        line(entry(f, explained: []))
+    /// `extra`: string fields added beside `kind` (`watch` adds `node` and `state`).
+    public static func ndjsonLine(_ f: ReportedFinding, extra: [(String, String)] = []) -> String {
+        encodeLine(Tagged(kind: "finding", value: entry(f, explained: []), extra: extra))
     }
 
     /// One unrecognised group as an NDJSON line.
-    public static func ndjsonLine(_ g: UnrecognisedGroup) -> String { line(entry(g)) }
+    public static func ndjsonLine(_ g: UnrecognisedGroup, extra: [(String, String)] = []) -> String {
+        encodeLine(Tagged(kind: "unrecognised", value: entry(g), extra: extra))
+    }
 
     /// The whole report as NDJSON: findings (below-threshold ones last), then unrecognised groups;
     /// every line says which it is in `kind`.
@@ -201,10 +204,12 @@ public struct ReportDocument: Codable, Sendable {
     private struct Tagged<T: Encodable>: Encodable {
         let kind: String
         let value: T
+        var extra: [(String, String)] = []
         func encode(to encoder: Encoder) throws {
             try value.encode(to: encoder)
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(kind, forKey: Key(stringValue: "kind")!)
+            for (k, v) in extra { try c.encode(v, forKey: Key(stringValue: k)!) }
         }
         struct Key: CodingKey {
             var stringValue: String

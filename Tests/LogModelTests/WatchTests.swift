@@ -1,0 +1,276 @@
+import Foundation
+import Glibc
+import Testing
+@testable import LogModel
+@testable import LogServe
+
+/// The seed's kube-proxy failure as the CRI writes it to /var/log/pods, stamped `t`.
+func criSeedLine(at t: Double) -> String {
+    let ts = Timestamp(nanos: Int64(t * 1e9))
+    let c = ts.civil
+    let klog = String(format: "F%02d%02d %02d:%02d:%02d.000000", c.month, c.day, c.hour, c.minute, c.second)
+    return "\(ts.rfc3339) stderr F \(klog)       1 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_max: permission denied\n"
+}
+
+private let seedRule = "kube-proxy.conntrack-max-permission"
+
+func appendLine(_ text: String, to path: String) {
+    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+    precondition(fd >= 0)
+    _ = text.withCString { write(fd, $0, strlen($0)) }
+    close(fd)
+}
+
+/// What a running watcher said, collected from its thread.
+final class WatchRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _changes: [(rule: String, change: Watcher.FindingChange)] = []
+    private var _snapshot: WatchSnapshot?
+    private var _notices: [String] = []
+
+    var changes: [(rule: String, change: Watcher.FindingChange)] { lock.withLock { _changes } }
+    var snapshot: WatchSnapshot? { lock.withLock { _snapshot } }
+    var notices: [String] { lock.withLock { _notices } }
+
+    func attach(_ w: Watcher) {
+        w.became = { [self] f, c in lock.withLock { _changes.append((f.rule.id, c)) } }
+        w.published = { [self] s in lock.withLock { _snapshot = s } }
+        w.notice = { [self] n in lock.withLock { _notices.append(n) } }
+    }
+
+    /// Waits up to `seconds` for `condition` to hold.
+    @discardableResult
+    func wait(_ seconds: Double = 5, _ condition: (WatchRecorder) -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition(self) { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return condition(self)
+    }
+}
+
+/// A watcher on its own thread, with a clock the test moves.
+final class RunningWatcher: @unchecked Sendable {
+    let watcher: Watcher
+    let recorder = WatchRecorder()
+    /// Seconds the test moved the clock on.
+    final class Offset: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seconds = 0.0
+        var value: Double { lock.withLock { seconds } }
+        func add(_ s: Double) { lock.withLock { seconds += s } }
+    }
+    private let offset = Offset()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ sources: [WatchSource], window: Int = 60, tail: Int = 0, exclude: [String] = []) {
+        var config = WatchConfiguration(sources: sources, node: "node-a", window: window, tail: tail, repeatInterval: 0)
+        config.exclude = exclude
+        watcher = Watcher(ruleSet: librarySet, analyzer: Analyzer(), configuration: config)
+        watcher.sweepSeconds = 0.2
+        let offset = self.offset
+        watcher.clock = { Watcher.unixNow() + offset.value }
+        recorder.attach(watcher)
+        let w = watcher, done = self.done
+        Thread { try? w.run(); done.signal() }.start()
+        // Sources are open once the first snapshot is out: lines written after it are new.
+        recorder.wait { $0.snapshot != nil }
+    }
+
+    var now: Double { Watcher.unixNow() + offset.value }
+    func advance(_ seconds: Double) { offset.add(seconds) }
+
+    func stop() {
+        watcher.stop()
+        done.wait()
+    }
+
+    func finding(_ rule: String) -> WatchSnapshot.FindingState? {
+        recorder.snapshot?.findings.first { $0.rule == rule }
+    }
+}
+
+@Suite(.serialized) struct WatchTests {
+    /// New when its line arrives, resolved when the window passes without another, new again on
+    /// the next line; the total keeps counting across windows.
+    @Test func aFindingIsActiveForItsWindowAndCountsOnAcrossWindows() throws {
+        let dir = try tempDir("watch-window")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.path + "/kube-proxy.log"
+        appendLine("", to: file)
+        let w = RunningWatcher([.files(dir.path + "/*.log")], window: 60)
+        defer { w.stop() }
+        appendLine(criSeedLine(at: w.now), to: file)
+        #expect(w.recorder.wait { r in r.changes.contains { $0.rule == seedRule && $0.change == .new } })
+        #expect(w.recorder.wait { _ in w.finding(seedRule)?.active == true })
+        w.advance(61)
+        #expect(w.recorder.wait(8) { r in r.changes.contains { $0.rule == seedRule && $0.change == .resolved } },
+                "\(w.recorder.changes)")
+        #expect(w.finding(seedRule)?.active == false)
+        appendLine(criSeedLine(at: w.now), to: file)
+        #expect(w.recorder.wait { r in r.changes.filter { $0.rule == seedRule && $0.change == .new }.count == 2 },
+                "\(w.recorder.changes)")
+        #expect(w.recorder.wait { _ in w.finding(seedRule)?.total == 2 && w.finding(seedRule)?.active == true })
+    }
+
+    /// A line whose own time is older than the window (a saved log, `--tail` at start-up) is
+    /// counted but never active.
+    @Test func oldEvidenceIsCountedButNotActive() throws {
+        let dir = try tempDir("watch-old")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.path + "/kube-proxy.log"
+        appendLine(criSeedLine(at: Watcher.unixNow() - 3600), to: file)
+        let w = RunningWatcher([.files(file)], window: 60, tail: 10)
+        defer { w.stop() }
+        #expect(w.recorder.wait { _ in w.finding(seedRule)?.total == 1 })
+        #expect(w.finding(seedRule)?.active == false)
+        #expect(!w.recorder.changes.contains { $0.change == .new })
+    }
+
+    /// Files that come and go leave nothing open; rotation reads the new file; the same file
+    /// through a link (/var/log/containers) is read once.
+    @Test func filesComeAndGoAndNothingStaysOpen() throws {
+        let dir = try tempDir("watch-churn")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let links = dir.appendingPathComponent("links")
+        try FileManager.default.createDirectory(at: links, withIntermediateDirectories: true)
+        let w = RunningWatcher([.files(dir.path + "/*.log"), .files(links.path + "/*.log")], window: 600,
+                               exclude: ["*/skip-*"])
+        defer { w.stop() }
+        for i in 0..<150 { appendLine(criSeedLine(at: w.now), to: dir.path + "/pod-\(i).log") }
+        try FileManager.default.createSymbolicLink(atPath: links.path + "/pod-0.log", withDestinationPath: dir.path + "/pod-0.log")
+        appendLine(criSeedLine(at: w.now), to: dir.path + "/skip-me.log")
+        #expect(w.recorder.wait(10) { _ in w.finding(seedRule)?.total == 150 }, "\(String(describing: w.finding(seedRule)))")
+        #expect(w.recorder.snapshot?.openSources == 150, "the link is the same file; skip-me is excluded")
+        for i in 1..<150 { try FileManager.default.removeItem(atPath: dir.path + "/pod-\(i).log") }
+        #expect(w.recorder.wait(10) { r in r.snapshot?.openSources == 1 })
+        // Rotation: the old name moves away, a new file takes it.
+        try FileManager.default.moveItem(atPath: dir.path + "/pod-0.log", toPath: dir.path + "/pod-0.log.1")
+        appendLine(criSeedLine(at: w.now), to: dir.path + "/pod-0.log")
+        #expect(w.recorder.wait(10) { _ in w.finding(seedRule)?.total == 151 })
+        #expect(w.recorder.notices.contains { $0.contains("pod-0.log was rotated") || $0.contains("following new file") },
+                "\(w.recorder.notices.suffix(5))")
+        let lines = w.recorder.snapshot?.linesRead.map(\.lines).reduce(0, +)
+        #expect(lines == 151)
+    }
+
+    /// A file that is truncated is read again from its start.
+    @Test func aTruncatedFileIsReadFromItsStart() throws {
+        let dir = try tempDir("watch-trunc")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.path + "/kube-proxy.log"
+        appendLine(criSeedLine(at: Watcher.unixNow()) + criSeedLine(at: Watcher.unixNow()), to: file)
+        let w = RunningWatcher([.files(file)], window: 600, tail: 100)
+        defer { w.stop() }
+        #expect(w.recorder.wait { _ in w.finding(seedRule)?.total == 2 })
+        #expect(truncate(file, 0) == 0)
+        appendLine(criSeedLine(at: w.now), to: file)
+        #expect(w.recorder.wait(5) { _ in w.finding(seedRule)?.total == 3 }, "\(w.recorder.notices)")
+    }
+}
+
+@Suite struct WatchMetricsTests {
+    func state(_ rule: String, total: Int, active: Bool, key: [String] = []) -> WatchSnapshot.FindingState {
+        .init(rule: rule, severity: .fatal, component: "kube-proxy", key: key, total: total, lastSeen: 1_700_000_000, active: active)
+    }
+
+    /// The value of the series whose line starts with `prefix`.
+    func value(_ text: String, _ prefix: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test func countersOnlyGrowAndInactiveFindingsReadZero() {
+        let m = WatchMetrics(node: "n\"1", version: "9.9")
+        var s = WatchSnapshot()
+        s.findings = [state("a.rule", total: 3, active: true), state("a.rule", total: 2, active: true, key: ["x"])]
+        s.linesRead = [("/var/log/*.log", 10)]
+        s.unrecognised = [.init(severity: .error, component: "kubelet", total: 4)]
+        m.update(s)
+        var text = String(decoding: m.exposition(), as: UTF8.self)
+        let labels = #"{rule="a.rule",severity="fatal",component="kube-proxy",node="n\"1"}"#
+        #expect(value(text, "logdiag_findings" + labels) == 2, "\(text)")
+        #expect(value(text, "logdiag_matches_total" + labels) == 5)
+        #expect(value(text, #"logdiag_lines_read_total{source="/var/log/*.log",node="n\"1"}"#) == 10)
+        #expect(value(text, #"logdiag_unrecognised_total{severity="error",component="kubelet",node="n\"1"}"#) == 4)
+        #expect(text.contains(#"logdiag_build_info{version="9.9",node="n\"1"} 1"#))
+        // One finding forgotten after two windows, the other inactive; then the first returns.
+        s.findings = [state("a.rule", total: 2, active: false, key: ["x"])]
+        s.linesRead = [("/var/log/*.log", 25)]
+        m.update(s)
+        text = String(decoding: m.exposition(), as: UTF8.self)
+        #expect(value(text, "logdiag_findings" + labels) == 0)
+        #expect(value(text, "logdiag_matches_total" + labels) == 5)
+        #expect(value(text, #"logdiag_lines_read_total{source="/var/log/*.log",node="n\"1"}"#) == 25)
+        s.findings = [state("a.rule", total: 1, active: true), state("a.rule", total: 2, active: false, key: ["x"])]
+        m.update(s)
+        text = String(decoding: m.exposition(), as: UTF8.self)
+        #expect(value(text, "logdiag_matches_total" + labels) == 6, "a finding that comes back adds, never resets")
+        #expect(value(text, "logdiag_findings" + labels) == 1)
+    }
+}
+
+/// A plain HTTP/1.1 GET over a socket: the status line and the body.
+func httpGet(_ port: Int, _ path: String, method: String = "GET") -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let ok = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard ok == 0 else { return nil }
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var data: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        data += buf[0..<n]
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    guard let status = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }),
+          let split = text.range(of: "\r\n\r\n") else { return nil }
+    return (status, String(text[split.upperBound...]))
+}
+
+@Suite(.serialized) struct WatchListenerTests {
+    @Test func servesMetricsFindingsAndHealth() throws {
+        let dir = try tempDir("watch-listen")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.path + "/kube-proxy.log"
+        appendLine("", to: file)
+        let w = RunningWatcher([.files(file)], window: 600)
+        defer { w.stop() }
+        let endpoints = WatchEndpoints(metrics: WatchMetrics(node: "node-a", version: "1"), staleAfterSeconds: 30) {
+            [watcher = w.watcher] in watcher.heartbeat.load(ordering: .relaxed)
+        }
+        let forward = w.watcher.published
+        w.watcher.published = { s in forward(s); endpoints.publish(s) }
+        let listener = try WatchListener(host: "127.0.0.1", port: 0, endpoints: endpoints)
+        defer { listener.shutdown() }
+        let port = try #require(Int(listener.boundAddress.split(separator: ":").last!))
+        appendLine(criSeedLine(at: w.now), to: file)
+        #expect(w.recorder.wait { _ in w.finding(seedRule)?.active == true })
+        Thread.sleep(forTimeInterval: 0.1)
+        let metrics = try #require(httpGet(port, "/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"logdiag_findings{rule="kube-proxy.conntrack-max-permission",severity="fatal",component="kube-proxy",node="node-a"} 1"#),
+                "\(metrics.body)")
+        let findings = try #require(httpGet(port, "/findings?x=1"))
+        #expect(findings.status == 200)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(findings.body.utf8)) as? [String: Any])
+        let rules = (doc["findings"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
+        #expect(rules == [seedRule], "\(findings.body.prefix(400))")
+        #expect(httpGet(port, "/healthz")?.status == 200)
+        #expect(httpGet(port, "/nothing")?.status == 404)
+        #expect(httpGet(port, "/metrics", method: "POST")?.status == 405)
+        #expect(httpGet(port, "/metrics", method: "HEAD")?.status == 200)
+    }
+}
