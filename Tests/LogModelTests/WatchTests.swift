@@ -274,3 +274,36 @@ func httpGet(_ port: Int, _ path: String, method: String = "GET") -> (status: In
         #expect(httpGet(port, "/metrics", method: "HEAD")?.status == 200)
     }
 }
+
+/// Against a real Docker daemon (`.ci/run` starts one): a container named on the command line
+/// and one that starts after watch did, found by `--all-containers`.
+@Suite(.serialized) struct DockerWatchTests {
+    let docker = DockerFollowTests()
+
+    @Test func containersByNameAndThoseThatStartLater() throws {
+        guard docker.sh("docker info >/dev/null 2>&1").0 == 0, FileManager.default.fileExists(atPath: "/bin/busybox") else {
+            if ProcessInfo.processInfo.environment["LOGDIAG_DOCKER"] == "1" {
+                Issue.record("LOGDIAG_DOCKER=1 but no Docker daemon or no /bin/busybox (busybox-static)")
+            }
+            return
+        }
+        #expect(docker.image())
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let first = "logdiag-watch-a-\(tag)", later = "logdiag-watch-b-\(tag)"
+        defer { _ = docker.sh("docker rm -f \(first) \(later) >/dev/null 2>&1") }
+        let line = "F0723 07:30:08.945634 1 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_max: permission denied"
+        let loop = "/bin/sh -c 'while true; do echo \"\(line)\"; sleep 1; done'"
+        #expect(docker.sh("docker run -d --name \(first) logdiag-test-busybox \(loop)").0 == 0)
+        let w = RunningWatcher([.container(first), .allContainers], window: 600, tail: 5)
+        w.watcher.discoverSeconds = 0.5
+        defer { w.stop() }
+        #expect(w.recorder.wait(15) { _ in (w.finding(seedRule)?.total ?? 0) >= 2 }, "\(w.recorder.notices)")
+        #expect(docker.sh("docker run -d --name \(later) logdiag-test-busybox \(loop)").0 == 0)
+        #expect(w.recorder.wait(15) { r in r.notices.contains("following container \(later)") }, "\(w.recorder.notices)")
+        // Both streams count: `first` once, by name (not again through --all-containers).
+        #expect(w.recorder.wait(5) { r in r.snapshot?.openSources == 2 }, "\(w.recorder.notices)")
+        #expect(!w.recorder.notices.contains("following container \(first)"))
+        _ = docker.sh("docker rm -f \(later) >/dev/null 2>&1")
+        #expect(w.recorder.wait(15) { r in r.snapshot?.openSources == 1 }, "a removed container is dropped: \(w.recorder.notices)")
+    }
+}
