@@ -248,13 +248,25 @@ public struct Report: Sendable {
 
     /// The node an input belongs to, by its name: its folder, cut before the first layout folder
     /// (`b.tgz:node1/rke/containerlogs/kube-proxy` and `saved/node1/journald/kubelet` are
-    /// `...node1`; `/var/log/pods/...` is the machine's own). Standard input is its own node.
+    /// `...node1`; `/var/log/pods/...` is the machine's own; a logs-collector tarball with its
+    /// layout folders at the top is the tarball). Standard input is its own node.
     static func nodeScope(_ name: String) -> String {
-        var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if parts.count > 1 { parts.removeLast() } else { return name.contains(":") ? String(name.split(separator: ":")[0]) : "" }
+        // An archive member (`bundle.tgz:member/path`): the archive, then the member's own folders.
+        if let colon = name.firstIndex(of: ":") {
+            return String(name[...colon]) + folderScope(String(name[name.index(after: colon)...]))
+        }
+        return folderScope(name)
+    }
+
+    /// A path's folders up to the first layout folder (`node1/rke/containerlogs/x` is `node1`).
+    private static func folderScope(_ path: String) -> String {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return "" }
+        parts.removeLast()
         var kept: [String] = []
         for p in parts {
             if layoutFolders.contains(p.lowercased()) { break }
+            if p == "." && kept.isEmpty { continue }
             kept.append(p)
         }
         return kept.joined(separator: "/")

@@ -153,6 +153,21 @@ public struct ReportDocument: Codable, Sendable {
     }
     public let inputs: [InputEntry]
 
+    /// Several nodes' logs (triage over one bundle per node): the nodes, and each cause with the
+    /// nodes that show it, most nodes first. Absent for one node.
+    public let acrossNodes: AcrossNodes?
+
+    public struct AcrossNodes: Codable, Sendable {
+        public struct Cause: Codable, Sendable {
+            public let rule: String
+            public let title: String
+            public let severity: String
+            public let nodes: [String]
+        }
+        public let nodes: [String]
+        public let causes: [Cause]
+    }
+
     public init(report: Report, inputs: [InputSummary] = []) {
         tool = "logdiag"
         schemaVersion = 2
@@ -169,6 +184,11 @@ public struct ReportDocument: Codable, Sendable {
                        envelope: i.envelope, first: i.first?.rfc3339, last: i.last?.rfc3339,
                        findings: report.findingCount(in: i.name), problem: i.problem, yearGuessed: i.yearGuess)
         }
+        let groups = report.nodeGroups
+        acrossNodes = groups.isFleet
+            ? AcrossNodes(nodes: groups.nodes, causes: groups.causes.map {
+                AcrossNodes.Cause(rule: $0.rule.id, title: $0.title, severity: $0.rule.severity.description, nodes: $0.nodes)
+            }) : nil
         let r = report.results
         summary = Summary(inputs: max(r.inputs.count, inputs.count), lines: r.lines, events: r.events,
                           noiseLines: r.noiseLines, incidents: report.incidents.count, findings: report.findingCount,

@@ -73,11 +73,14 @@ public struct TextRenderer: TerminalText {
             out += "\n"
         }
         out += headline(report) + "\n"
+        let groups = report.nodeGroups
+        if groups.isFleet { out += acrossNodes(groups) }
         // An unrecognised line more severe than every incident comes first.
         if report.unrecognisedFirst { out += unrecognised(report) }
         for (k, incident) in report.incidents.enumerated() {
             out += "\n"
-            out += finding(incident.cause, number: k + 1)
+            out += finding(incident.cause, number: k + 1,
+                           nodes: groups.isFleet ? groups.nodes(of: incident.cause.finding, in: r) : [])
             if !incident.explained.isEmpty {
                 out += "   " + paint("Explains:", "1") + "\n"
                 for e in incident.explained {
@@ -261,8 +264,20 @@ public struct TextRenderer: TerminalText {
         return out
     }
 
-    func finding(_ f: ReportedFinding, number: Int) -> String {
-        var out = "\(number). \(badge(f.severity)) " + paint(safe(f.title), "1") + "  " + paint("[\(f.rule.id)]", "2") + "\n"
+    /// Several nodes' logs: each cause with how many of the nodes show it, most first.
+    func acrossNodes(_ g: NodeGroups) -> String {
+        var out = "\n" + paint("Across \(g.nodes.count) nodes", "1") + " (\(safe(g.nodes.joined(separator: ", ")))):\n"
+        for c in g.causes {
+            let share = "\(c.nodes.count) of \(g.nodes.count) nodes"
+            out += "  " + paint(share, "1") + ": \(badge(c.rule.severity)) \(safe(c.title)) [\(c.rule.id)]"
+                + (c.nodes.count == g.nodes.count ? "" : " (\(safe(c.nodes.joined(separator: ", "))))") + "\n"
+        }
+        return out
+    }
+
+    func finding(_ f: ReportedFinding, number: Int, nodes: [String] = []) -> String {
+        var out = "\(number). \(badge(f.severity)) " + paint(safe(f.title), "1") + "  " + paint("[\(f.rule.id)]", "2")
+            + (nodes.isEmpty ? "" : "  " + paint("on " + safe(nodes.joined(separator: ", ")), "1")) + "\n"
         out += "   " + paint("Cause:", "1") + " " + wrap(safe(f.cause), indent: 10, first: 10) + "\n"
         let fixLabel = f.fixCondition.map { "Fix (\($0)):" } ?? "Fix:"
         out += "   " + paint(fixLabel, "1;32") + " " + wrap(safe(f.fix), indent: 8, first: fixLabel.count + 4) + "\n"
