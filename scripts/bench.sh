@@ -16,6 +16,7 @@
 #   BENCH_SLOW_RUNS        runs of the slow peers, rg -P and grep -E (default 2, no warm-up)
 #   BENCH_SKIP_2G=1        skip the 2 GiB peak-RSS run
 #   BENCH_MB               size of each workload in MiB (default 256; use another cache when changing it)
+#   BENCH_WATCH_FILES, BENCH_WATCH_RATE, BENCH_WATCH_SECONDS   the watch run (500 files, 20,000 lines/s, 30 s)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -357,3 +358,10 @@ print()
 print('Pipeline stages (logdiag-bench; cumulative, one run, allocations counted by a malloc wrapper):')
 print(open(f'{res}/stages.txt').read().rstrip())
 PY
+
+# ---------------------------------------------------------------- watch
+# `logdiag watch` over 500 growing files (scripts/bench-watch.py): idle CPU, CPU per 1,000
+# lines/s, peak RSS and the delay from a line's write to the metric's change in a scrape.
+say "watch: ${BENCH_WATCH_FILES:-500} files at ${BENCH_WATCH_RATE:-20000} lines/s"
+python3 scripts/bench-watch.py "$BIN" --files "${BENCH_WATCH_FILES:-500}" --rate "${BENCH_WATCH_RATE:-20000}" \
+    --seconds "${BENCH_WATCH_SECONDS:-30}"

@@ -66,6 +66,28 @@ if docker info >/dev/null 2>&1; then
   set -e
   check "the container image (docker run --rm -i)" "$cache/image.out" $status
   [ "$(docker run --rm --entrypoint id logdiag:"$version" -u)" != 0 ] || fail "the image runs as root"
+  # As the DaemonSet runs it: uid 0 without capabilities, read-only root and logs, `watch`
+  # serving metrics; the seed's kube-proxy line, as the CRI writes it, must show as a finding.
+  logs=$(mktemp -d); : >"$logs/kube-proxy-x_kube-system_kube-proxy-0.log"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cid=$(docker run -d --network host -u 0 --read-only --cap-drop ALL --security-opt no-new-privileges \
+    -v "$logs":/var/log/containers:ro -e NODE_NAME=package-node logdiag:"$version" \
+    watch '/var/log/containers/*.log' --listen 127.0.0.1:"$port" -o ndjson --tail 0)
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  printf '%s stderr F F%s       1 server.go:495] open /proc/sys/net/netfilter/nf_conntrack_max: permission denied\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)" "$(date -u +'%m%d %H:%M:%S.000000')" >>"$logs/kube-proxy-x_kube-system_kube-proxy-0.log"
+  found=0
+  for _ in $(seq 1 50); do
+    curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null \
+      | grep -q 'logdiag_findings{rule="kube-proxy.conntrack-max-permission",severity="fatal",component="kube-proxy",node="package-node"} 1' \
+      && { found=1; break; }
+    sleep 0.2
+  done
+  docker logs "$cid" >"$cache/watch.out" 2>&1 || true
+  docker rm -f "$cid" >/dev/null; rm -rf "$logs"
+  [ $found = 1 ] || { tail -5 "$cache/watch.out" >&2; fail "the image as the DaemonSet runs it: no finding in /metrics"; }
+  grep -q '"state":"new"' "$cache/watch.out" || fail "the image as the DaemonSet runs it: no NDJSON finding on stdout"
+  echo "package-test: ok: the image running watch as the DaemonSet does (metrics and NDJSON)"
 else
   echo "package-test: no Docker daemon; the image is not built" >&2
 fi
