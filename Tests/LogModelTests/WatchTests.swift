@@ -166,7 +166,7 @@ final class RunningWatcher: @unchecked Sendable {
         #expect(w.recorder.wait { _ in w.finding(seedRule)?.total == 2 })
         #expect(truncate(file, 0) == 0)
         appendLine(criSeedLine(at: w.now), to: file)
-        #expect(w.recorder.wait(5) { _ in w.finding(seedRule)?.total == 3 }, "\(w.recorder.notices)")
+        #expect(w.recorder.wait(5) { _ in w.finding(seedRule)?.total == 3 }, "\(w.recorder.notices) \(String(describing: w.finding(seedRule)))")
     }
 }
 

@@ -77,8 +77,17 @@ public struct WatchSnapshot: Sendable {
     public var linesRead: [(source: String, lines: Int)] = []
     /// Files, containers and journal readers open now.
     public var openSources = 0
-    /// The active findings (and the unrecognised lines of the last two windows) as a report.
-    public var report: Report?
+    /// The active findings (and the unrecognised lines of the last two windows), made into a
+    /// report only when asked for (`/findings`), on the asker's thread.
+    var windows: [DiagnosisResults] = []
+    var activeKeys: Set<FindingKey> = []
+    var ruleSet: RuleSet?
+    public var report: Report? {
+        guard let ruleSet, !windows.isEmpty else { return nil }
+        var merged = windows.count == 1 ? windows[0] : DiagnosisResults.combine(windows, byNode: false)
+        merged.findings = merged.findings.filter { activeKeys.contains($0.key) }
+        return Report(results: merged, ruleSet: ruleSet)
+    }
     /// Unix time this snapshot was taken.
     public var time: Double = 0
 

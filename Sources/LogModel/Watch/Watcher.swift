@@ -37,6 +37,8 @@ public final class Watcher: @unchecked Sendable {
     public var clock: () -> Double = { Watcher.unixNow() }
     /// Seconds between the sweeps that look at every file and match the globs again.
     public var sweepSeconds = 1.0
+    /// How often, at most, counts move into a snapshot while lines arrive (a new finding goes at once).
+    public var publishNanoseconds: UInt64 = 50_000_000
     /// Seconds between `docker ps` for `--all-containers`.
     public var discoverSeconds = 10.0
 
@@ -168,7 +170,7 @@ public final class Watcher: @unchecked Sendable {
             let anyHeld = files.values.contains { $0.held } || commands.values.contains { $0.stream?.held == true }
             var timeout = Int32(max(1, (Double(lastSweep) + sweepSeconds * 1e9 - Double(now)) / 1e6))
             if anyHeld { timeout = min(timeout, holdMilliseconds) }
-            if changed { timeout = min(timeout, 250) }
+            if changed { timeout = min(timeout, Int32(publishNanoseconds / 1_000_000)) }
             if let due = commands.values.filter({ $0.child == nil && !$0.retired }).map(\.startAt).min() {
                 timeout = min(timeout, Int32(max(0, (Int64(due) - Int64(now)) / 1_000_000)))
             }
@@ -197,7 +199,7 @@ public final class Watcher: @unchecked Sendable {
             for c in commands.values where c.child == nil && !c.retired && c.startAt <= after { start(c) }
             flushQuiet(Watcher.uptime())
             if clock() - epochStart >= Double(configuration.window) { rotate() }
-            if urgent || (changed && after - lastPublish >= 250_000_000) || after - lastPublish >= 5_000_000_000 {
+            if urgent || (changed && after - lastPublish >= publishNanoseconds) || after - lastPublish >= 5_000_000_000 {
                 lastPublish = after
                 publish()
             }
@@ -500,6 +502,8 @@ public final class Watcher: @unchecked Sendable {
             }
             if s.newest == nil || t > s.newest! { s.newest = t }
         }
+        // An event held for continuation lines may arrive after the snapshot its bytes asked for.
+        changed = true
         diagnoser.consume(e)
     }
 
@@ -597,20 +601,25 @@ public final class Watcher: @unchecked Sendable {
             tracked[id] = t
         }
         var byTemplate: [UnrecognisedID: Int] = [:]
-        for g in current.unrecognised.groups + current.unrecognisedWarnings.groups {
-            byTemplate[UnrecognisedID(severity: g.severity, component: g.component?.name ?? ""), default: 0] += g.count
+        for miner in [current.unrecognised, current.unrecognisedWarnings] {
+            for g in miner.groups {
+                byTemplate[UnrecognisedID(severity: g.severity, component: g.component?.name ?? ""), default: 0] += g.count
+            }
         }
         for (id, n) in byTemplate {
             let before = unrecognisedWindow[id] ?? 0
             if n > before { unrecognisedTotals[id, default: 0] += n - before }
             unrecognisedWindow[id] = n
         }
-        // Both windows, merged: what is still active is reported.
-        let merged = previous.map { DiagnosisResults.combine([$0, current], byNode: false) } ?? current
-        var active = merged
+        // Both windows' findings, merged: what is still active is reported. (The whole results
+        // are merged only when a report is asked for.)
+        var merged = current.findings.filter(\.value.thresholdMet)
+        for (k, f) in previous?.findings ?? [:] where f.thresholdMet {
+            if merged[k] == nil { merged[k] = f } else { merged[k]!.merge(f, evidenceLimit: diagnoser.evidenceLimit) }
+        }
+        var activeKeys: Set<FindingKey> = []
         var states: [WatchSnapshot.FindingState] = []
-        active.findings = [:]
-        let ordered = merged.findings.filter(\.value.thresholdMet).sorted { a, b in
+        let ordered = merged.sorted { a, b in
             a.key.rule != b.key.rule ? a.key.rule < b.key.rule : a.key.values.lexicographicallyPrecedes(b.key.values)
         }
         for (key, f) in ordered {
@@ -619,7 +628,7 @@ public final class Watcher: @unchecked Sendable {
             let evidenceTime = f.last.map { Double($0.nanos) / 1e9 } ?? t.lastChange
             let lastSeen = min(evidenceTime, t.lastChange)
             let isActive = lastSeen >= now - window
-            if isActive { active.findings[key] = f }
+            if isActive { activeKeys.insert(key) }
             let rule = ruleSet.rules[f.ruleIndex]
             states.append(.init(rule: rule.id, severity: rule.severity, component: f.component?.name ?? rule.components.first ?? "",
                                 key: f.keyValues, total: t.total, lastSeen: lastSeen, active: isActive))
@@ -629,11 +638,14 @@ public final class Watcher: @unchecked Sendable {
                 t.lastSaid = now
                 t.saidTotal = t.total
                 tracked[id] = t
-                say(f, merged, change)
+                // Input numbers are those of the window the finding was counted in.
+                var one = current.findings[key] != nil ? current : (previous ?? current)
+                one.findings = [key: f]
+                if let r = Report(results: one, ruleSet: ruleSet).allReported.first { became(r, change) }
             }
         }
         // A finding that aged out of both windows without a last look is resolved too.
-        for (id, t) in tracked where t.active && !merged.findings.values.contains(where: { $0.ruleIndex == id.rule && $0.keyValues == id.key }) {
+        for (id, t) in tracked where t.active && !merged.values.contains(where: { $0.ruleIndex == id.rule && $0.keyValues == id.key }) {
             tracked[id]!.active = false
             let rule = ruleSet.rules[id.rule]
             states.append(.init(rule: rule.id, severity: rule.severity, component: rule.components.first ?? "", key: id.key,
@@ -646,15 +658,10 @@ public final class Watcher: @unchecked Sendable {
             .sorted { ($0.severity.rawValue, $0.component) < ($1.severity.rawValue, $1.component) }
         snapshot.linesRead = configuration.sources.enumerated().map { ($0.element.description, linesRead[$0.offset]) }
         snapshot.openSources = files.count + commands.values.filter { $0.stream != nil }.count
-        snapshot.report = Report(results: active, ruleSet: ruleSet)
+        snapshot.windows = (previous.map { [$0] } ?? []) + [current]
+        snapshot.activeKeys = activeKeys
+        snapshot.ruleSet = ruleSet
         published(snapshot)
-    }
-
-    private func say(_ f: Finding, _ results: DiagnosisResults, _ change: FindingChange) {
-        var one = results
-        one.findings = results.findings.filter { $0.value.ruleIndex == f.ruleIndex && $0.value.keyValues == f.keyValues }
-        let report = Report(results: one, ruleSet: ruleSet)
-        if let r = report.allReported.first { became(r, change) }
     }
 
     // MARK: clocks
