@@ -576,6 +576,8 @@ public final class Watcher: @unchecked Sendable {
         for k in tracked.keys { tracked[k]!.windowCount = 0 }
         unrecognisedWindow = [:]
         epochStart = clock()
+        // Compressed rotations said once: forgotten when they are gone, so the set stays small.
+        notText = notText.filter { access($0, F_OK) == 0 }
         let forget = epochStart - 2 * Double(configuration.window)
         tracked = tracked.filter { $0.value.lastChange >= forget || $0.value.active }
     }
