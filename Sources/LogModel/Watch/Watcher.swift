@@ -489,7 +489,6 @@ public final class Watcher: @unchecked Sendable {
         if s.events.reader.bytesRead != before {
             s.lastData = Watcher.uptime()
             s.held = true
-            changed = true
         }
         return true
     }
