@@ -1,6 +1,11 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// `make dist` sets LOGDIAG_STATIC_C=1: the C libraries come from their static archives, which
+// scripts/dist.sh hands the linker, so the system-library targets must not autolink the shared
+// ones (no pkg-config, module maps without `link`).
+let staticC = Context.environment["LOGDIAG_STATIC_C"] == "1"
+
 let package = Package(
     name: "logdiag",
     platforms: [.macOS(.v15)],
@@ -19,7 +24,8 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CPCRE2",
-            pkgConfig: "libpcre2-8",
+            path: staticC ? "Sources/StaticC/CPCRE2" : nil,
+            pkgConfig: staticC ? nil : "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
         .target(name: "CByteScan"),
@@ -27,7 +33,8 @@ let package = Package(
         // LogModel states what it needs (`PackedReading`), the command links the reader.
         .systemLibrary(
             name: "CArchive",
-            pkgConfig: "libarchive",
+            path: staticC ? "Sources/StaticC/CArchive" : nil,
+            pkgConfig: staticC ? nil : "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
         .target(

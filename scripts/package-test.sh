@@ -30,13 +30,11 @@ fresh() {
   rm -rf "$cache/$1"; cp -a "$cache/base" "$cache/$1"; cp "$seed"/*.log "$cache/$1/tmp/"; cp /etc/resolv.conf "$cache/$1/etc/"
   mount -t proc proc "$cache/$1/proc" && mounted+=("$cache/$1/proc")
 }
-# The C libraries the binary still links dynamically (README, "Install"): from Debian, with apt.
-apt_in() { chroot "$cache/$1" sh -c "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >/dev/null"; }
 
 fresh tar
 chroot "$cache/tar" sh -c 'command -v swift swiftc' >/dev/null 2>&1 && fail "the root file system has Swift"
 tar -C "$cache/tar/opt" -xzf "$tarball"
-apt_in tar libarchive13 || fail "apt-get install libarchive13 in the root file system"
+# Nothing installed first: the binary needs only what a minimal Debian has (glibc, libstdc++).
 set +e
 chroot "$cache/tar" "/opt/logdiag-$version-linux-$arch/logdiag" /tmp/kube-proxy.log /tmp/rancher-server.log >"$cache/tar.out" 2>&1
 status=$?

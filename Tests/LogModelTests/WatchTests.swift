@@ -307,3 +307,59 @@ func httpGet(_ port: Int, _ path: String, method: String = "GET") -> (status: In
         #expect(w.recorder.wait(15) { r in r.snapshot?.openSources == 1 }, "a removed container is dropped: \(w.recorder.notices)")
     }
 }
+
+/// journald read through the real journalctl, from a journal file written by the real
+/// systemd-journal-remote (no journald runs here): `--journal --unit kubelet --journal-directory`.
+@Suite(.serialized) struct JournalWatchTests {
+    static let remote = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Appends one entry in journal export format to `dir/remote.journal`.
+    func writeEntry(_ dir: URL, unit: String, message: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: JournalWatchTests.remote!)
+        p.arguments = ["-o", dir.appendingPathComponent("remote.journal").path, "-"]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let micros = Int64(Watcher.unixNow() * 1e6)
+        let entry = "__REALTIME_TIMESTAMP=\(micros)\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\n"
+            + "_SYSTEMD_UNIT=\(unit).service\nSYSLOG_IDENTIFIER=\(unit)\n_HOSTNAME=node-a\nPRIORITY=3\nMESSAGE=\(message)\n\n"
+        input.fileHandleForWriting.write(Data(entry.utf8))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    @Test func kubeletUnitFromAJournal() throws {
+        guard JournalWatchTests.remote != nil, FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl") else {
+            if ProcessInfo.processInfo.environment["LOGDIAG_JOURNAL"] == "1" {
+                Issue.record("LOGDIAG_JOURNAL=1 but journalctl or systemd-journal-remote is missing")
+            } else {
+                print("skipped: systemd-journal-remote is not installed")
+            }
+            return
+        }
+        let dir = try tempDir("journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let swap = "E1203 08:40:00.000000 1 server.go:233] failed to run Kubelet: Running with swap on is not supported, please disable swap! or set --fail-swap-on flag to false. /proc/swaps contained: [Filename Type Size Used Priority /dev/dm-1 partition 4001788 0 -1]"
+        try writeEntry(dir, unit: "kubelet", message: swap)
+        try writeEntry(dir, unit: "sshd", message: swap)  // not a unit asked for
+        var config = WatchConfiguration(sources: [.journal(units: ["kubelet"])], node: "node-a", window: 600, tail: 100)
+        config.journalDirectory = dir.path
+        let watcher = Watcher(ruleSet: librarySet, analyzer: Analyzer(), configuration: config)
+        let recorder = WatchRecorder()
+        recorder.attach(watcher)
+        let done = DispatchSemaphore(value: 0)
+        Thread { try? watcher.run(); done.signal() }.start()
+        defer { watcher.stop(); done.wait() }
+        let found = recorder.wait(15) { r in r.snapshot?.findings.contains { $0.rule == "kubelet.swap-enabled" && $0.total == 1 } == true }
+        #expect(found, "\(recorder.notices) \(String(describing: recorder.snapshot?.findings))")
+        let f = recorder.snapshot?.findings.first { $0.rule == "kubelet.swap-enabled" }
+        #expect(f?.component == "kubelet")
+        #expect(f?.active == true)
+        #expect(recorder.snapshot?.linesRead.first?.source == "journal:kubelet")
+    }
+}
