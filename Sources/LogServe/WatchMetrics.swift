@@ -34,7 +34,9 @@ public final class WatchMetrics: @unchecked Sendable {
     }
 
     private func labels(_ f: WatchSnapshot.FindingState) -> [(String, String)] {
-        [("rule", f.rule), ("severity", f.severity.description), ("component", f.component), ("node", node)]
+        // A path that names no component: said, not an empty label value.
+        [("rule", f.rule), ("severity", f.severity.description), ("component", f.component.isEmpty ? "unknown" : f.component),
+         ("node", node)]
     }
 
     public func update(_ s: WatchSnapshot) {
@@ -69,7 +71,8 @@ public final class WatchMetrics: @unchecked Sendable {
             let id = u.severity.description + "\u{0}" + u.component
             let grown = u.total - (lastUnrecognised[id] ?? 0)
             if grown > 0 {
-                let l = [("severity", u.severity.description), ("component", u.component), ("node", node)]
+                let l = [("severity", u.severity.description), ("component", u.component.isEmpty ? "unknown" : u.component),
+                         ("node", node)]
                 registry.makeCounter(descriptor: unrecognised, labels: l).increment(by: Int64(grown))
             }
             lastUnrecognised[id] = u.total

@@ -185,7 +185,7 @@ final class RunningWatcher: @unchecked Sendable {
         var s = WatchSnapshot()
         s.findings = [state("a.rule", total: 3, active: true), state("a.rule", total: 2, active: true, key: ["x"])]
         s.linesRead = [("/var/log/*.log", 10)]
-        s.unrecognised = [.init(severity: .error, component: "kubelet", total: 4)]
+        s.unrecognised = [.init(severity: .error, component: "kubelet", total: 4), .init(severity: .error, component: "", total: 1)]
         m.update(s)
         var text = String(decoding: m.exposition(), as: UTF8.self)
         let labels = #"{rule="a.rule",severity="fatal",component="kube-proxy",node="n\"1"}"#
@@ -194,6 +194,8 @@ final class RunningWatcher: @unchecked Sendable {
         #expect(value(text, #"logdiag_lines_read_total{source="/var/log/*.log",node="n\"1"}"#) == 10)
         #expect(value(text, #"logdiag_unrecognised_total{severity="error",component="kubelet",node="n\"1"}"#) == 4)
         #expect(text.contains(#"logdiag_build_info{version="9.9",node="n\"1"} 1"#))
+        #expect(value(text, #"logdiag_unrecognised_total{severity="error",component="unknown",node="n\"1"}"#) == 1,
+                "a path that names no component is `unknown`, not an empty label")
         // One finding forgotten after two windows, the other inactive; then the first returns.
         s.findings = [state("a.rule", total: 2, active: false, key: ["x"])]
         s.linesRead = [("/var/log/*.log", 25)]

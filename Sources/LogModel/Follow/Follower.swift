@@ -372,15 +372,18 @@ final class ChangeWatch {
     /// Watches the directory that holds `path` (or a glob's first fixed directory): new and renamed files.
     func watch(directoryOf path: String) {
         guard fd >= 0 else { return }
-        var dir = path
-        if let g = dir.firstIndex(where: { "*?[".contains($0) }) { dir = String(dir[..<g]) }
-        if let slash = dir.lastIndex(of: "/") {
-            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
-        } else {
-            dir = "."
-        }
+        let dir = ChangeWatch.directory(of: path)
         guard watched.insert(dir).inserted else { return }
         _ = inotify_add_watch(fd, dir, UInt32(IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_DELETE))
+    }
+
+    /// The directory that holds `path`, or a glob's first fixed directory (`/var/log/pods/*/x` is
+    /// `/var/log/pods`): where new and renamed files show up.
+    static func directory(of path: String) -> String {
+        var dir = path
+        if let g = dir.firstIndex(where: { "*?[".contains($0) }) { dir = String(dir[..<g]) }
+        guard let slash = dir.lastIndex(of: "/") else { return "." }
+        return slash == dir.startIndex ? "/" : String(dir[..<slash])
     }
 
     /// Waits up to `milliseconds` for a change, then discards the queued notifications: the loop

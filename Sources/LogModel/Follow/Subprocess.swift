@@ -17,17 +17,24 @@ public enum Subprocess {
 
     /// Runs to completion; the exit status and the first line of its standard output.
     public static func outputLine(_ executable: String, _ args: [String]) -> (status: Int32, line: String) {
-        guard let child = try? spawn(executable, args, stdout: .pipe, stderr: .discard) else { return (127, "") }
+        let (status, out) = output(executable, args, limit: 1 << 16)
+        return (status, firstLine(Data(out)))
+    }
+
+    /// Runs to completion; the exit status and at most `limit` bytes of its standard output
+    /// (stderr discarded, so a chatty child never blocks on a full pipe).
+    public static func output(_ executable: String, _ args: [String], limit: Int) -> (status: Int32, out: [UInt8]) {
+        guard let child = try? spawn(executable, args, stdout: .pipe, stderr: .discard) else { return (127, []) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
-        while out.count < 1 << 16 {
+        while out.count < limit {
             let n = buf.withUnsafeMutableBytes { read(child.source.fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             out.append(contentsOf: buf[0..<n])
         }
         let (status, _) = child.finish()
-        return (status, firstLine(Data(out)))
+        return (status, out)
     }
 
     /// Where a child's output goes.

@@ -276,16 +276,8 @@ public final class Watcher: @unchecked Sendable {
     private func discoverContainers() {
         guard let docker = Subprocess.which("docker"),
               let i = configuration.sources.firstIndex(of: .allContainers) else { return }
-        guard let child = try? Subprocess.spawnReading(docker, ["ps", "--format", "{{.Names}}"]) else { return }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while out.count < 1 << 20 {
-            let n = buf.withUnsafeMutableBytes { read(child.source.fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        guard child.finish().0 == 0 else { return }
+        let (status, out) = Subprocess.output(docker, ["ps", "--format", "{{.Names}}"], limit: 1 << 20)
+        guard status == 0 else { return }
         let running = Set(String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init))
         for name in running.sorted() where commands["docker:" + name] == nil {
             addContainer(name, source: i, docker: docker)
@@ -388,13 +380,7 @@ public final class Watcher: @unchecked Sendable {
 
     private func watchDirectory(of pattern: String) {
         guard inotify >= 0 else { return }
-        var dir = pattern
-        if let g = dir.firstIndex(where: { "*?[".contains($0) }) { dir = String(dir[..<g]) }
-        if let slash = dir.lastIndex(of: "/") {
-            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
-        } else {
-            dir = "."
-        }
+        let dir = ChangeWatch.directory(of: pattern)
         guard watchedDirectories.insert(dir).inserted else { return }
         let wd = inotify_add_watch(inotify, dir, UInt32(IN_CREATE | IN_MOVED_TO))
         if wd >= 0 { watches[wd] = [] }
