@@ -14,6 +14,10 @@ public struct Analyzer: Sendable {
     public var packed: (any PackedReading)?
     /// How much one compressed input may unpack to (`--max-bytes`).
     public var unpackLimits = UnpackLimits()
+    /// Lines no rule can match are counted without becoming events (`EventSource.skipFilter`)
+    /// where only the diagnoser sees the events. False parses every line: the reference the
+    /// equivalence tests compare with (`LOGDIAG_PARSE_EVERY_LINE=1` in the command).
+    public var skipUnmatchableLines = true
 
     public init(options: ParseOptions = ParseOptions(), year: Int? = nil) {
         self.options = options
@@ -166,11 +170,20 @@ public struct Analyzer: Sendable {
         // reference with a guaranteed lifetime keeps a retain/release pair off every event
         // (`unowned(unsafe)` still retains around each call).
         let d = Unmanaged.passUnretained(diagnoser)
-        var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime))
+        // Lines no rule can match skip becoming events only where the diagnoser alone sees the events,
+        // and it does nothing with unmatched info lines.
+        let skipFilter = skipUnmatchableLines && also == nil && !diagnoser.mineEverything
+            ? diagnoser.ruleSet.prefilter : nil
+        var events = EventSource(source: source, inputIndex: index, options: options(for: name, mtime: mtime),
+                                 skipFilter: skipFilter)
         // An input's own first dated line beats every guess.
         var tookFirstDate = false
         if year == nil, mtime == nil || dateBeside != nil { tookFirstDate = try events.takeYearFromFirstDatedLine() }
         func drive<T: ByteSource>(_ source: inout EventSource<T>) throws(InputError) {
+            defer {
+                summary.pointee.add(source.skipped)
+                diagnoser.count(source.skipped)
+            }
             if let also {
                 try source.run { e in
                     d._withUnsafeGuaranteedRef { $0.consume(e) }
@@ -193,12 +206,14 @@ public struct Analyzer: Sendable {
             }
             let complete = bytes.count <= EventDocument.maxBytes
             if complete, let doc = EventDocument.convert(bytes) {
-                var rows = EventSource(source: MemorySource(doc.text), inputIndex: index, options: options(for: name, mtime: mtime))
+                var rows = EventSource(source: MemorySource(doc.text), inputIndex: index, options: options(for: name, mtime: mtime),
+                                       skipFilter: skipFilter)
                 rows.lineMap = doc.lineMap
                 try drive(&rows)
             } else {
                 // Not an event list after all (or too large to hold): its lines as they are.
-                var lines = EventSource(source: MemorySource(bytes), inputIndex: index, options: options(for: name, mtime: mtime))
+                var lines = EventSource(source: MemorySource(bytes), inputIndex: index, options: options(for: name, mtime: mtime),
+                                        skipFilter: skipFilter)
                 try drive(&lines)
             }
         }

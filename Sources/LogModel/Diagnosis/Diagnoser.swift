@@ -275,6 +275,12 @@ public final class Diagnoser {
         base.splitLines += splitLines
     }
 
+    /// Counts the events an event source skipped (info level, no rule's literal in them).
+    public func count(_ skipped: SkippedEvents) {
+        counters[Diagnoser.eventCounter] &+= skipped.events
+        counters[Diagnoser.severityCounter + Int(Severity.info.rawValue)] &+= skipped.events
+    }
+
     public func consume(_ e: borrowing LogEvent) {
         counters[Diagnoser.eventCounter] &+= 1
         counters[Diagnoser.severityCounter + Int(e.severity.rawValue)] &+= 1

@@ -60,3 +60,46 @@ public struct InputSummary: Sendable {
         events > 0 && formatCounts[Int(PayloadFormat.plain.rawValue)] == events
     }
 }
+
+/// The events of lines the event source skipped because no rule can match them (klog lines at info
+/// level), counted as `InputSummary.add` and the diagnoser would have counted them.
+public struct SkippedEvents: Sendable {
+    public private(set) var events = 0
+    private var envelopeCounts = [Int](repeating: 0, count: EnvelopeKind.allCases.count)
+    private var dated = 0
+    private var undated = 0
+    private var first: Timestamp?
+    private var last: Timestamp?
+
+    public init() {}
+
+    /// One skipped klog event, with the envelope it came in and the time it states.
+    @inline(__always)
+    mutating func add(envelope: EnvelopeKind?, time: Timestamp) {
+        events += 1
+        if let env = envelope { envelopeCounts[Int(env.rawValue)] += 1 }
+        // As `InputSummary.add` decides for a klog event, whose lines carry no year.
+        switch envelope {
+        case .dockerTS?, .cri?, .dockerJSON?, .journaldISO?, .journaldJSON?: dated += 1
+        default: undated += 1
+        }
+        if first == nil || time < first! { first = time }
+        if last == nil || time > last! { last = time }
+    }
+
+    fileprivate func added(to s: inout InputSummary) {
+        guard events > 0 else { return }
+        s.events += events
+        s.formatCounts[Int(PayloadFormat.klog.rawValue)] += events
+        for (i, c) in envelopeCounts.enumerated() { s.envelopeCounts[i] += c }
+        s.datedEvents += dated
+        s.undatedEvents += undated
+        if let f = first, s.first == nil || f < s.first! { s.first = f }
+        if let l = last, s.last == nil || l > s.last! { s.last = l }
+    }
+}
+
+extension InputSummary {
+    /// Counts the events an event source skipped.
+    public mutating func add(_ skipped: SkippedEvents) { skipped.added(to: &self) }
+}

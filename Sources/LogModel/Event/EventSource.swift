@@ -26,23 +26,40 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     /// Where its events count in the diagnoser; `watch` moves a stream to a new diagnoser each window.
     public var inputIndex: Int
     private let decoder: EnvelopeDecoder
-    private var years: YearTracker
+    /// The state parsing carries from line to line.
+    private struct ParseState {
+        var years: YearTracker
+        /// UTC day (days since 1970) of the envelope time `years` last observed, while nothing else
+        /// changed it since: another time of that day would leave it as it is.
+        var observedDay = Int64.min
+        /// Day number of the last date a line stated (klog), for its timestamps.
+        var dayCache = ByteScan.DayCache()
+    }
+    private var state: ParseState
     private let defaultComponent: Component?
     private var pending: PendingEvent
     public private(set) var events = 0
-    /// UTC day (days since 1970) of the envelope time `years` last observed, while nothing else
-    /// changed it since: another time of that day would leave it as it is.
-    private var observedDay = Int64.min
-    /// Day number of the last date a line stated (klog), for its timestamps.
-    private var dayCache = ByteScan.DayCache()
     /// For lines made from a document (a Kubernetes event list read as JSON or YAML): the line of
     /// the document each made line stands for, so evidence points into the file as it is.
     public var lineMap: [Int]?
+    /// The rules' literals, when lines that no rule can match may skip becoming events (see
+    /// `skipTest`); nil delivers every event. Given only where nothing but the diagnoser and the
+    /// summary sees the events: they take the skipped lines from `skipped`. A `let`, so the per-line
+    /// test reads it without a retain.
+    private let skipFilter: LiteralPrefilter?
+    /// What the skipped events would have added to the input's summary, and their severities.
+    public private(set) var skipped = SkippedEvents()
+    /// The held event is a skipped line, kept as its payload until the next line shows whether it
+    /// continues (then it is parsed after all). These are its unwrapping, its time, and the parse
+    /// state from before it, for that parse.
+    private var heldSkip: (u: Unwrapped, time: Timestamp, state: ParseState)?
 
-    public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 256 << 10) {
+    public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 256 << 10,
+                skipFilter: LiteralPrefilter? = nil) {
+        self.skipFilter = skipFilter
         reader = LineReader(source: source, capacity: capacity, maxLineBytes: options.maxLineBytes)
         self.inputIndex = inputIndex
-        years = options.year
+        state = ParseState(years: options.year)
         decoder = EnvelopeDecoder(years: options.year)
         defaultComponent = options.component
         pending = PendingEvent()
@@ -55,8 +72,8 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     @discardableResult
     public mutating func takeYearFromFirstDatedLine() throws(InputError) -> Bool {
         guard let (year, month) = ByteScan.firstLineDate(in: try reader.peekStart()) else { return false }
-        years = YearTracker(year: year, referenceMonth: month)
-        decoder.restartYears(years)
+        state.years = YearTracker(year: year, referenceMonth: month)
+        decoder.restartYears(state.years)
         return true
     }
 
@@ -91,47 +108,42 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
 
     /// Delivers the event held back for continuation lines.
     public mutating func flush(_ deliver: (borrowing LogEvent) -> Void) {
-        if pending.active {
-            events += 1
+        guard pending.active else { return }
+        events += 1
+        if let h = heldSkip {
+            heldSkip = nil
+            pending.drop()
+            skipped.add(envelope: h.u.envelope, time: h.time)
+        } else {
             pending.deliver(deliver)
         }
     }
 
     private mutating func handle(_ u: Unwrapped, _ deliver: (borrowing LogEvent) -> Void) {
+        if skipFilter != nil, let t = skipTest(u) {
+            // A line no rule can match: counted, never parsed into an event, unless a continuation
+            // line joins it (then `parse` runs on it with the state from before it).
+            flush(deliver)
+            let before = state
+            state = t.state
+            heldSkip = (u, t.time, before)
+            pending.startSkipped(u.payload)
+            return
+        }
         // Parsed in place into the pending event's spare slot: no event is copied.
         let e = pending.incoming
-        e.pointee.reset(payload: u.payload)
-        e.pointee.input = inputIndex
-        e.pointee.lineNumber = lineMap.map { u.firstLine <= $0.count ? $0[u.firstLine - 1] : u.firstLine } ?? u.firstLine
-        e.pointee.envelope = u.envelope
-        // A journald short prefix has no year (it is guessed): a payload that states one wins.
-        let guessedYear = u.envelope == .journaldShort
-        e.pointee.time = guessedYear ? nil : u.time
-        e.pointee.pid = u.pid
-        if let t = u.time {
-            // Formats only observe an envelope's time into the tracker (klog), which `observe`
-            // below does, and only when the day changed.
-            PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: false,
-                                dayCache: &dayCache)
-            if guessedYear, e.pointee.format.statesYear, let stated = e.pointee.time {
-                // The guess was wrong by more than a day (a year off): the prefixes after it learn.
-                if abs(stated.nanos - t.nanos) > 86_400_000_000_000 { decoder.observeYear(stated) }
-                observe(stated)
-            } else {
-                e.pointee.time = t
-                observe(t)
-            }
-        } else {
-            PayloadParser.parse(u.payload, into: &e.pointee, years: &years, observeTime: true,
-                                dayCache: &dayCache)
-            // A dated line (Rancher, etcd, logrus) tells the year of the klog lines after it.
-            if e.pointee.format.statesYear, let t = e.pointee.time { observe(t) } else { observedDay = .min }
-        }
-        if e.pointee.pid == nil { e.pointee.pid = u.pid }
-        // The envelope's name first, then what the line says (an event's `From`), then the path's.
-        e.pointee.component = u.component ?? e.pointee.component ?? defaultComponent
-
+        parse(u, into: e)
         if e.pointee.format == .plain, pending.active, pending.accepts(u.payload) {
+            if let h = heldSkip {
+                // The skipped line is continued after all: it becomes the event it would have been,
+                // parsed with the state from before it (which it left as the skip test did).
+                heldSkip = nil
+                let now = state
+                state = h.state
+                parse(h.u, payload: pending.heldPayload, into: pending.heldSlot)
+                state = now
+                pending.startParsed()
+            }
             pending.append(u.payload)
             return
         }
@@ -147,15 +159,74 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         pending.start(inner: inner)
     }
 
+    /// The skip test: a klog line at info level in whose message no rule's literal occurs, so no
+    /// rule can match it and nothing but the counts would see it. The header is read by the parse
+    /// the event path uses (`KlogFormat.header`), and the time as that path would state it; the
+    /// state after the line is returned. Lines under a journald short prefix (whose year is a guess
+    /// a payload corrects) always take the event path.
+    @inline(__always)
+    private func skipTest(_ u: Unwrapped) -> (time: Timestamp, state: ParseState)? {
+        guard u.envelope != .journaldShort, let filter = skipFilter, let h = KlogFormat.header(u.payload),
+              h.severity == .info
+        else { return nil }
+        guard !filter.occurs(in: ByteScan.slice(u.payload, h.messageStart, u.payload.count)) else { return nil }
+        var s = state
+        let time: Timestamp
+        if let t = u.time {
+            time = t
+            Self.observe(t, &s)
+        } else {
+            time = KlogFormat.time(of: h, years: &s.years, dayCache: &s.dayCache)
+            s.observedDay = .min
+        }
+        return (time, s)
+    }
+
+    /// A line's event: the envelope's facts, then the payload's format and header.
+    private mutating func parse(_ u: Unwrapped, payload: UnsafeBufferPointer<UInt8>? = nil,
+                                into e: UnsafeMutablePointer<LogEvent>) {
+        let payload = payload ?? u.payload
+        e.pointee.reset(payload: payload)
+        e.pointee.input = inputIndex
+        e.pointee.lineNumber = lineMap.map { u.firstLine <= $0.count ? $0[u.firstLine - 1] : u.firstLine } ?? u.firstLine
+        e.pointee.envelope = u.envelope
+        // A journald short prefix has no year (it is guessed): a payload that states one wins.
+        let guessedYear = u.envelope == .journaldShort
+        e.pointee.time = guessedYear ? nil : u.time
+        e.pointee.pid = u.pid
+        if let t = u.time {
+            // Formats only observe an envelope's time into the tracker (klog), which `observe`
+            // below does, and only when the day changed.
+            PayloadParser.parse(payload, into: &e.pointee, years: &state.years, observeTime: false,
+                                dayCache: &state.dayCache)
+            if guessedYear, e.pointee.format.statesYear, let stated = e.pointee.time {
+                // The guess was wrong by more than a day (a year off): the prefixes after it learn.
+                if abs(stated.nanos - t.nanos) > 86_400_000_000_000 { decoder.observeYear(stated) }
+                Self.observe(stated, &state)
+            } else {
+                e.pointee.time = t
+                Self.observe(t, &state)
+            }
+        } else {
+            PayloadParser.parse(payload, into: &e.pointee, years: &state.years, observeTime: true,
+                                dayCache: &state.dayCache)
+            // A dated line (Rancher, etcd, logrus) tells the year of the klog lines after it.
+            if e.pointee.format.statesYear, let t = e.pointee.time { Self.observe(t, &state) } else { state.observedDay = .min }
+        }
+        if e.pointee.pid == nil { e.pointee.pid = u.pid }
+        // The envelope's name first, then what the line says (an event's `From`), then the path's.
+        e.pointee.component = u.component ?? e.pointee.component ?? defaultComponent
+    }
+
     /// `years.observe(t)`, skipped when `t` falls in the day last observed.
     @inline(__always)
-    private mutating func observe(_ t: Timestamp) {
+    private static func observe(_ t: Timestamp, _ s: inout ParseState) {
         let dayNanos: Int64 = 86_400_000_000_000
         var day = t.nanos / dayNanos
         if t.nanos % dayNanos < 0 { day -= 1 }
-        if day != observedDay {
-            years.observe(t)
-            observedDay = day
+        if day != s.observedDay {
+            s.years.observe(t)
+            s.observedDay = day
         }
     }
 }
@@ -224,6 +295,34 @@ struct PendingEvent: ~Copyable {
         count = 0
         inDump = ByteScan.hasPrefix("panic: ", slots[held].payload) || ByteScan.hasPrefix("goroutine ", slots[held].payload)
         self.inner = inner
+    }
+
+    /// Holds a skipped line (see `EventSource.skipTest`): its payload only, as a klog event at info
+    /// level, which is all `accepts` reads of it.
+    mutating func startSkipped(_ payload: UnsafeBufferPointer<UInt8>) {
+        held = 1 - held
+        slots[held].reset(payload: payload)
+        slots[held].format = .klog
+        active = true
+        borrowed = true
+        count = 0
+        inDump = false
+        inner = nil
+    }
+
+    /// The held event's slot and its payload (for parsing a held skipped line after all).
+    var heldSlot: UnsafeMutablePointer<LogEvent> { slots + held }
+    var heldPayload: UnsafeBufferPointer<UInt8> { slots[held].payload }
+
+    /// The held skipped line was parsed into its slot: it is held as any event is.
+    mutating func startParsed() {
+        inDump = ByteScan.hasPrefix("panic: ", slots[held].payload) || ByteScan.hasPrefix("goroutine ", slots[held].payload)
+    }
+
+    /// Lets the held event go undelivered (a skipped line, counted by the event source).
+    mutating func drop() {
+        active = false
+        inner = nil
     }
 
     /// Copies the held event's bytes into storage and points its views there.

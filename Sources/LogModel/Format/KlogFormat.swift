@@ -7,16 +7,28 @@ public enum KlogFormat {
         return parse(p, into: &e, years: &years, observeTime: true, dayCache: &cache)
     }
 
-    static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker,
-                      observeTime: Bool, dayCache: inout ByteScan.DayCache) -> Bool {
-        guard p.count >= 22, let b = p.baseAddress else { return false }
+    /// What the header of a klog line says, by offset: the one parse both the event path and the
+    /// skip test (`EventSource`) use, so they agree on which lines are klog.
+    struct Header {
+        var severity: Severity
+        var month: Int, day: Int, hour: Int, minute: Int, second: Int, nanos: Int
+        var pid: Int
+        var fileStart: Int, fileEnd: Int
+        var line: Int
+        /// Where the message begins.
+        var messageStart: Int
+    }
+
+    @inline(__always)
+    static func header(_ p: UnsafeBufferPointer<UInt8>) -> Header? {
+        guard p.count >= 22, let b = p.baseAddress else { return nil }
         let severity: Severity
         switch b[0] {
         case 0x49: severity = .info  // I
         case 0x57: severity = .warning  // W
         case 0x45: severity = .error  // E
         case 0x46: severity = .fatal  // F
-        default: return false
+        default: return nil
         }
         // mmdd hh:mm:ss at fixed offsets: ten digits and three separators.
         let m1 = b[1] &- 0x30, m2 = b[2] &- 0x30, d1 = b[3] &- 0x30, d2 = b[4] &- 0x30
@@ -24,10 +36,10 @@ public enum KlogFormat {
         let s1 = b[12] &- 0x30, s2 = b[13] &- 0x30
         guard m1 < 10, m2 < 10, d1 < 10, d2 < 10, h1 < 10, h2 < 10, n1 < 10, n2 < 10, s1 < 10, s2 < 10,
               b[5] == 0x20, b[8] == 0x3A, b[11] == 0x3A
-        else { return false }
+        else { return nil }
         let month = Int(m1) &* 10 &+ Int(m2), day = Int(d1) &* 10 &+ Int(d2)
         let hour = Int(h1) &* 10 &+ Int(h2), minute = Int(n1) &* 10 &+ Int(n2), second = Int(s1) &* 10 &+ Int(s2)
-        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return false }
+        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return nil }
         let n = p.count
         var i = 14
         var nanos = 0
@@ -63,10 +75,10 @@ public enum KlogFormat {
             pid = pid &* 10 &+ Int(d)
             i += 1
         }
-        guard i > pidStart, i < n, b[i] == 0x20 else { return false }
+        guard i > pidStart, i < n, b[i] == 0x20 else { return nil }
         // file:line] — the file may carry a directory (-add_dir_header).
         let fileStart = i + 1
-        guard let close = closeBracket(b, fileStart, n) else { return false }
+        guard let close = closeBracket(b, fileStart, n) else { return nil }
         // The line number: digits back from `]` to the last `:`.
         var colon = close - 1
         var line = 0, scale = 1
@@ -77,23 +89,36 @@ public enum KlogFormat {
             scale &*= 10
             colon -= 1
         }
-        guard colon > fileStart, b[colon] == 0x3A, colon < close - 1, close - 1 - colon <= 18 else { return false }
-        e.severity = severity
+        guard colon > fileStart, b[colon] == 0x3A, colon < close - 1, close - 1 - colon <= 18 else { return nil }
+        var m = close + 1
+        if m < n, b[m] == 0x20 { m += 1 }
+        return Header(severity: severity, month: month, day: day, hour: hour, minute: minute, second: second,
+                      nanos: nanos, pid: pid, fileStart: fileStart, fileEnd: colon, line: line, messageStart: min(m, n))
+    }
+
+    /// The time a header states, in the year `years` gives its month.
+    @inline(__always)
+    static func time(of h: Header, years: inout YearTracker, dayCache: inout ByteScan.DayCache) -> Timestamp {
+        let year = years.year(forMonth: h.month)
+        return ByteScan.timestamp(year: year, month: h.month, day: h.day, hour: h.hour, minute: h.minute,
+                                  second: h.second, nanosecond: h.nanos, cache: &dayCache)
+    }
+
+    static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker,
+                      observeTime: Bool, dayCache: inout ByteScan.DayCache) -> Bool {
+        guard let h = header(p), let b = p.baseAddress else { return false }
+        e.severity = h.severity
         e.format = .klog
-        e.pid = pid
-        e.sourceFile = UnsafeBufferPointer(start: b + fileStart, count: colon - fileStart)
-        e.sourceLine = line
+        e.pid = h.pid
+        e.sourceFile = UnsafeBufferPointer(start: b + h.fileStart, count: h.fileEnd - h.fileStart)
+        e.sourceLine = h.line
         if e.time == nil {
-            let year = years.year(forMonth: month)
-            e.time = ByteScan.timestamp(year: year, month: month, day: day, hour: hour, minute: minute,
-                                        second: second, nanosecond: nanos, cache: &dayCache)
+            e.time = time(of: h, years: &years, dayCache: &dayCache)
         } else if observeTime {
             // The envelope's date is authoritative; keep the year tracker in step with it.
             years.observe(e.time!)
         }
-        var m = close + 1
-        if m < n, b[m] == 0x20 { m += 1 }
-        e.message = UnsafeBufferPointer(start: b + min(m, n), count: n - min(m, n))
+        e.message = UnsafeBufferPointer(start: b + h.messageStart, count: p.count - h.messageStart)
         return true
     }
 

@@ -205,9 +205,10 @@ public struct LiteralPrefilter: Sendable {
             return filter2[h2 &>> 6] & (1 &<< UInt64(h2 & 63)) != 0
         }
 
-        /// Compares the literals whose window hashes to `h` with `text` around `p`.
+        /// Compares the literals whose window hashes to `h` with `text` around `p`, calling `found`
+        /// for each that occurs; true as soon as `found` returns true (the scan stops there).
         @inline(never)
-        func verify(_ text: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ h: Int, _ found: (Int) -> Void) {
+        func verify(_ text: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ h: Int, _ found: (Int) -> Bool) -> Bool {
             for k in Int(bucketStart[h])..<Int(bucketStart[h + 1]) {
                 let e = entries[k]
                 let lit = Int(e >> 8)
@@ -217,10 +218,11 @@ public struct LiteralPrefilter: Sendable {
                 let w = s &+ 8 <= n ? UInt64(littleEndian: UnsafeRawPointer(text + s).loadUnaligned(as: UInt64.self))
                     : Tables.prefix(text + s, min(8, len))
                 guard w & headMask[lit] == head[lit] else { continue }
-                if len <= 8 || memcmp(text + s + 8, bytes + Int(start[lit]) + 8, len - 8) == 0 {
-                    found(Int(tag[lit]))
+                if len <= 8 || memcmp(text + s + 8, bytes + Int(start[lit]) + 8, len - 8) == 0, found(Int(tag[lit])) {
+                    return true
                 }
             }
+            return false
         }
     }
 
@@ -232,12 +234,24 @@ public struct LiteralPrefilter: Sendable {
     /// Calls `found` with the tag of every literal that occurs in `text` (a tag may repeat).
     @inline(__always)
     public func scan(_ text: UnsafeBufferPointer<UInt8>, _ found: (Int) -> Void) {
+        _ = scan(text, until: { found($0); return false })
+    }
+
+    /// True when some literal occurs in `text`; stops at the first.
+    @inline(__always)
+    public func occurs(in text: UnsafeBufferPointer<UInt8>) -> Bool {
+        scan(text, until: { _ in true })
+    }
+
+    /// The scan, stopping when `found` returns true for a tag (then it returns true).
+    @inline(__always)
+    private func scan(_ text: UnsafeBufferPointer<UInt8>, until found: (Int) -> Bool) -> Bool {
         let t = tables
-        guard let base = text.baseAddress, t.count > 0 else { return }
+        guard let base = text.baseAddress, t.count > 0 else { return false }
         let n = text.count
         let q = t.q
         let last = n - q
-        guard last >= 0 else { return }
+        guard last >= 0 else { return false }
         let filter = t.filter
         let stride = t.stride
         var p = 0
@@ -245,19 +259,22 @@ public struct LiteralPrefilter: Sendable {
             let raw = UnsafeRawPointer(base)
             while p <= last {
                 let h = Tables.hash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
-                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h) {
-                    t.verify(base, n, p, h, found)
+                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h),
+                   t.verify(base, n, p, h, found) {
+                    return true
                 }
                 p &+= stride
             }
         } else {
             while p <= last {
                 let h = Tables.hash(Tables.window(base + p, q))
-                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h) {
-                    t.verify(base, n, p, h, found)
+                if filter[h &>> 6] & (1 &<< UInt64(h & 63)) != 0, t.passes(base, n, p, h),
+                   t.verify(base, n, p, h, found) {
+                    return true
                 }
                 p &+= stride
             }
         }
+        return false
     }
 }
