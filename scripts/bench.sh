@@ -220,6 +220,20 @@ for w in klog mixed docker-json; do
         -n "grep -cE -f" "$(timed $w.grep) grep -cE -f $CACHE/patterns.ere $f" >&2
 done
 
+say "skip path: the same report with every line parsed; paired runs against rg on one core"
+for w in klog mixed docker-json; do
+    f=$CACHE/$w.log
+    "$BIN" triage -j 1 --no-progress -o json "$f" > "$RES/$w.skip.json" 2>/dev/null || true
+    LOGDIAG_PARSE_EVERY_LINE=1 "$BIN" triage -j 1 --no-progress -o json "$f" > "$RES/$w.every.json" 2>/dev/null || true
+    if ! cmp -s "$RES/$w.skip.json" "$RES/$w.every.json"; then
+        echo "bench: $w: the report differs when every line is parsed into an event" >&2
+        exit 1
+    fi
+done
+python3 scripts/bench-paired.py --bin "$BIN" --cache "$CACHE" --runs "${BENCH_PAIRED_RUNS:-7}" \
+    --out "$RES/paired.json" > "$RES/paired.md"
+cat "$RES/paired.md" >&2
+
 say "start-up: empty input, every rule compiled"
 hyperfine -N -i --output=pipe --warmup 3 --runs 20 --style basic --export-json "$RES/startup.json" \
     -n "logdiag (empty input)" "$(timed startup) $BIN $CACHE/empty.log" >&2

@@ -140,4 +140,26 @@ import LogArchive
         }
         #expect(skipped > 0, "the fuzzed input reached the skip path")
     }
+
+    /// The end of a JSON string found with `memchr` and a count of the backslashes before each
+    /// quote is the end that pairing every backslash with the byte after it finds, for any bytes.
+    @Test func jsonStringEndMatchesEscapePairing() {
+        func paired(_ p: [UInt8], _ i: Int) -> Int? {
+            var j = i
+            while j < p.count {
+                if p[j] == 0x22 { return j }
+                j += p[j] == 0x5C ? 2 : 1
+            }
+            return nil
+        }
+        var rng = XorShift(state: 0xD1CE_5EED)
+        let alphabet: [UInt8] = [0x22, 0x5C, 0x61, 0x6E]
+        for _ in 0..<20000 {
+            let bytes = (0..<rng.below(12)).map { _ in alphabet[rng.below(alphabet.count)] }
+            let start = bytes.isEmpty ? 0 : rng.below(bytes.count + 1)
+            let found = bytes.withUnsafeBufferPointer { JSONScanner.stringEnd($0, start) }
+            #expect(found == paired(bytes, start), "\(bytes) from \(start)")
+            if found != paired(bytes, start) { break }
+        }
+    }
 }

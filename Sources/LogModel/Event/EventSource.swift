@@ -43,23 +43,30 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     /// the document each made line stands for, so evidence points into the file as it is.
     public var lineMap: [Int]?
     /// The rules' literals, when lines that no rule can match may skip becoming events (see
-    /// `skipTest`); nil delivers every event. Given only where nothing but the diagnoser and the
+    /// `skipLine`); nil delivers every event. Given only where nothing but the diagnoser and the
     /// summary sees the events: they take the skipped lines from `skipped`. A `let`, so the per-line
     /// test reads it without a retain.
-    private let skipFilter: LiteralPrefilter?
+    private let skipFilter: LiteralPrefilter
+    private let skips: Bool
     /// What the skipped events would have added to the input's summary, and their severities.
     public private(set) var skipped = SkippedEvents()
     /// The held event is a skipped line, kept as its payload until the next line shows whether it
-    /// continues (then it is parsed after all). These are its unwrapping, its time, and the parse
-    /// state from before it, for that parse.
-    private var heldSkip: (u: Unwrapped, time: Timestamp, state: ParseState)?
+    /// continues (then it is parsed after all). Its unwrapping, its time, and the parse state from
+    /// before it, for that parse, are kept beside it.
+    private var holdingSkip = false
+    private var skipUnwrapped = Unwrapped(payload: UnsafeBufferPointer(start: nil, count: 0), envelope: nil, time: nil,
+                                          component: nil, pid: nil, firstLine: 0)
+    private var skipTime = Timestamp(nanos: 0)
+    private var skipState: ParseState
 
     public init(source: consuming Source, inputIndex: Int, options: ParseOptions, capacity: Int = 256 << 10,
                 skipFilter: LiteralPrefilter? = nil) {
-        self.skipFilter = skipFilter
+        self.skipFilter = skipFilter ?? .empty
+        skips = skipFilter != nil
         reader = LineReader(source: source, capacity: capacity, maxLineBytes: options.maxLineBytes)
         self.inputIndex = inputIndex
         state = ParseState(years: options.year)
+        skipState = state
         decoder = EnvelopeDecoder(years: options.year)
         defaultComponent = options.component
         pending = PendingEvent()
@@ -110,37 +117,28 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
     public mutating func flush(_ deliver: (borrowing LogEvent) -> Void) {
         guard pending.active else { return }
         events += 1
-        if let h = heldSkip {
-            heldSkip = nil
+        if holdingSkip {
+            holdingSkip = false
             pending.drop()
-            skipped.add(envelope: h.u.envelope, time: h.time)
+            skipped.add(envelope: skipUnwrapped.envelope, time: skipTime)
         } else {
             pending.deliver(deliver)
         }
     }
 
     private mutating func handle(_ u: Unwrapped, _ deliver: (borrowing LogEvent) -> Void) {
-        if skipFilter != nil, let t = skipTest(u) {
-            // A line no rule can match: counted, never parsed into an event, unless a continuation
-            // line joins it (then `parse` runs on it with the state from before it).
-            flush(deliver)
-            let before = state
-            state = t.state
-            heldSkip = (u, t.time, before)
-            pending.startSkipped(u.payload)
-            return
-        }
+        if skips, skipLine(u, deliver) { return }
         // Parsed in place into the pending event's spare slot: no event is copied.
         let e = pending.incoming
         parse(u, into: e)
         if e.pointee.format == .plain, pending.active, pending.accepts(u.payload) {
-            if let h = heldSkip {
+            if holdingSkip {
                 // The skipped line is continued after all: it becomes the event it would have been,
-                // parsed with the state from before it (which it left as the skip test did).
-                heldSkip = nil
+                // parsed with the state from before it (which it left as the skip did).
+                holdingSkip = false
                 let now = state
-                state = h.state
-                parse(h.u, payload: pending.heldPayload, into: pending.heldSlot)
+                state = skipState
+                parse(skipUnwrapped, payload: pending.heldPayload, into: pending.heldSlot)
                 state = now
                 pending.startParsed()
             }
@@ -159,27 +157,30 @@ public struct EventSource<Source: ByteSource>: ~Copyable {
         pending.start(inner: inner)
     }
 
-    /// The skip test: a klog line at info level in whose message no rule's literal occurs, so no
-    /// rule can match it and nothing but the counts would see it. The header is read by the parse
-    /// the event path uses (`KlogFormat.header`), and the time as that path would state it; the
-    /// state after the line is returned. Lines under a journald short prefix (whose year is a guess
-    /// a payload corrects) always take the event path.
+    /// The skip: a klog line at info level in whose message no rule's literal occurs, so no rule can
+    /// match it and nothing but the counts would see it, is held as its payload (the next line may
+    /// continue it) and counted when the next event starts. Its header is read by the parse the
+    /// event path uses (`KlogFormat.header`), its time and the parse state after it are what that
+    /// path would make. Lines under a journald short prefix (whose year is a guess a payload
+    /// corrects) always take the event path.
     @inline(__always)
-    private func skipTest(_ u: Unwrapped) -> (time: Timestamp, state: ParseState)? {
-        guard u.envelope != .journaldShort, let filter = skipFilter, let h = KlogFormat.header(u.payload),
-              h.severity == .info
-        else { return nil }
-        guard !filter.occurs(in: ByteScan.slice(u.payload, h.messageStart, u.payload.count)) else { return nil }
-        var s = state
-        let time: Timestamp
+    private mutating func skipLine(_ u: Unwrapped, _ deliver: (borrowing LogEvent) -> Void) -> Bool {
+        guard u.payload.first == 0x49, u.envelope != .journaldShort, let h = KlogFormat.header(u.payload, cache: &state.dayCache),
+              !skipFilter.occurs(in: ByteScan.slice(u.payload, h.messageStart, u.payload.count))
+        else { return false }
+        flush(deliver)
+        skipState = state
         if let t = u.time {
-            time = t
-            Self.observe(t, &s)
+            skipTime = t
+            Self.observe(t, &state)
         } else {
-            time = KlogFormat.time(of: h, years: &s.years, dayCache: &s.dayCache)
-            s.observedDay = .min
+            skipTime = KlogFormat.time(of: h, years: &state.years, dayCache: &state.dayCache)
+            state.observedDay = .min
         }
-        return (time, s)
+        skipUnwrapped = u
+        holdingSkip = true
+        pending.startSkipped(u.payload)
+        return true
     }
 
     /// A line's event: the envelope's facts, then the payload's format and header.
@@ -297,7 +298,7 @@ struct PendingEvent: ~Copyable {
         self.inner = inner
     }
 
-    /// Holds a skipped line (see `EventSource.skipTest`): its payload only, as a klog event at info
+    /// Holds a skipped line (see `EventSource.skipLine`): its payload only, as a klog event at info
     /// level, which is all `accepts` reads of it.
     mutating func startSkipped(_ payload: UnsafeBufferPointer<UInt8>) {
         held = 1 - held

@@ -55,14 +55,18 @@ public enum JSONScanner {
     /// Index of the closing quote of a string whose content starts at `i`.
     @inline(__always)
     static func stringEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
-        guard let base = p.baseAddress else { return nil }
+        guard let base = p.baseAddress, i >= 0 else { return nil }
         let n = p.count
         var j = i
+        // A quote ends the string unless an odd run of backslashes (from `i` on) escapes it: the
+        // same quote that pairing each backslash with the byte after it finds, found by `memchr`.
         while j < n {
-            j = quoteOrBackslash(base, j, n)
-            if j >= n { return nil }
-            if base[j] == 0x22 { return j }
-            j += 2
+            guard let q = memchr(base + j, 0x22, n - j) else { return nil }
+            let k = UnsafeRawPointer(q) - UnsafeRawPointer(base)
+            var run = 0
+            while k - 1 - run >= i, base[k - 1 - run] == 0x5C { run += 1 }
+            if run & 1 == 0 { return k }
+            j = k + 1
         }
         return nil
     }

@@ -20,7 +20,7 @@ public enum KlogFormat {
     }
 
     @inline(__always)
-    static func header(_ p: UnsafeBufferPointer<UInt8>) -> Header? {
+    static func header(_ p: UnsafeBufferPointer<UInt8>, cache: inout ByteScan.DayCache) -> Header? {
         guard p.count >= 22, let b = p.baseAddress else { return nil }
         let severity: Severity
         switch b[0] {
@@ -30,16 +30,30 @@ public enum KlogFormat {
         case 0x46: severity = .fatal  // F
         default: return nil
         }
-        // mmdd hh:mm:ss at fixed offsets: ten digits and three separators.
-        let m1 = b[1] &- 0x30, m2 = b[2] &- 0x30, d1 = b[3] &- 0x30, d2 = b[4] &- 0x30
-        let h1 = b[6] &- 0x30, h2 = b[7] &- 0x30, n1 = b[9] &- 0x30, n2 = b[10] &- 0x30
-        let s1 = b[12] &- 0x30, s2 = b[13] &- 0x30
-        guard m1 < 10, m2 < 10, d1 < 10, d2 < 10, h1 < 10, h2 < 10, n1 < 10, n2 < 10, s1 < 10, s2 < 10,
-              b[5] == 0x20, b[8] == 0x3A, b[11] == 0x3A
-        else { return nil }
-        let month = Int(m1) &* 10 &+ Int(m2), day = Int(d1) &* 10 &+ Int(d2)
-        let hour = Int(h1) &* 10 &+ Int(h2), minute = Int(n1) &* 10 &+ Int(n2), second = Int(s1) &* 10 &+ Int(s2)
-        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return nil }
+        // mmdd hh:mm:ss at fixed offsets: ten digits and three separators; the same bytes as the
+        // line before (most lines) are the same time up to the fraction.
+        let raw = UnsafeRawPointer(b)
+        let wa = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
+        let wb = raw.loadUnaligned(fromByteOffset: 6, as: UInt64.self)
+        let month: Int, day: Int, hour: Int, minute: Int, second: Int
+        if wa == cache.klogA, wb == cache.klogB, wa != 0 {
+            (month, day, hour, minute, second) = cache.klogFields
+        } else {
+            let m1 = b[1] &- 0x30, m2 = b[2] &- 0x30, d1 = b[3] &- 0x30, d2 = b[4] &- 0x30
+            let h1 = b[6] &- 0x30, h2 = b[7] &- 0x30, n1 = b[9] &- 0x30, n2 = b[10] &- 0x30
+            let s1 = b[12] &- 0x30, s2 = b[13] &- 0x30
+            guard m1 < 10, m2 < 10, d1 < 10, d2 < 10, h1 < 10, h2 < 10, n1 < 10, n2 < 10, s1 < 10, s2 < 10,
+                  b[5] == 0x20, b[8] == 0x3A, b[11] == 0x3A
+            else { return nil }
+            month = Int(m1) &* 10 &+ Int(m2)
+            day = Int(d1) &* 10 &+ Int(d2)
+            hour = Int(h1) &* 10 &+ Int(h2)
+            minute = Int(n1) &* 10 &+ Int(n2)
+            second = Int(s1) &* 10 &+ Int(s2)
+            guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return nil }
+            (cache.klogA, cache.klogB) = (wa, wb)
+            cache.klogFields = (month, day, hour, minute, second)
+        }
         let n = p.count
         var i = 14
         var nanos = 0
@@ -106,7 +120,7 @@ public enum KlogFormat {
 
     static func parse(_ p: UnsafeBufferPointer<UInt8>, into e: inout LogEvent, years: inout YearTracker,
                       observeTime: Bool, dayCache: inout ByteScan.DayCache) -> Bool {
-        guard let h = header(p), let b = p.baseAddress else { return false }
+        guard let h = header(p, cache: &dayCache), let b = p.baseAddress else { return false }
         e.severity = h.severity
         e.format = .klog
         e.pid = h.pid

@@ -174,18 +174,45 @@ public enum ByteScan {
     }
 
     /// The day number of the last date seen: lines of one log share their date, so the calendar
-    /// arithmetic runs once a day instead of once a line.
+    /// arithmetic runs once a day instead of once a line. Also the last RFC 3339 minute and klog
+    /// time read, by their bytes: most lines repeat the one before up to the seconds, and bytes
+    /// equal to the ones that were parsed parse to the same values.
     struct DayCache {
         var key = -1
         var days = 0
+        /// `yyyy-mm-ddThh:mm` as two words, and its seconds since 1970 (0 words: nothing cached).
+        var minuteA: UInt64 = 0
+        var minuteB: UInt64 = 0
+        var minuteSeconds: Int64 = 0
+        /// klog's `mmdd hh:mm:ss` (bytes 1 to 13 of the line) as two overlapping words, and its fields.
+        var klogA: UInt64 = 0
+        var klogB: UInt64 = 0
+        var klogFields = (month: 0, day: 0, hour: 0, minute: 0, second: 0)
     }
 
     static func rfc3339(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, cache: inout DayCache) -> (Timestamp, Int)? {
-        guard let y = digits(p, i, 4), p.count > i + 18, p[i + 4] == 0x2D, let mo = digits(p, i + 5, 2),
-              p[i + 7] == 0x2D, let d = digits(p, i + 8, 2), p[i + 10] == 0x54 || p[i + 10] == 0x20,
-              let h = digits(p, i + 11, 2), p[i + 13] == 0x3A, let mi = digits(p, i + 14, 2), p[i + 16] == 0x3A,
-              let s = digits(p, i + 17, 2), (1...12).contains(mo), (1...31).contains(d)
-        else { return nil }
+        guard i >= 0, p.count > i + 18, let base = p.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base + i)
+        let a = raw.loadUnaligned(as: UInt64.self), b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let minuteSecs: Int64
+        if a == cache.minuteA, b == cache.minuteB, a != 0 {
+            minuteSecs = cache.minuteSeconds
+        } else {
+            guard let y = digits(p, i, 4), p[i + 4] == 0x2D, let mo = digits(p, i + 5, 2),
+                  p[i + 7] == 0x2D, let d = digits(p, i + 8, 2), p[i + 10] == 0x54 || p[i + 10] == 0x20,
+                  let h = digits(p, i + 11, 2), p[i + 13] == 0x3A, let mi = digits(p, i + 14, 2),
+                  (1...12).contains(mo), (1...31).contains(d)
+            else { return nil }
+            let key = (y &* 100 &+ mo) &* 100 &+ d
+            if key != cache.key {
+                // As `Timestamp(year:...)` does: years outside what Int64 nanoseconds hold are clamped.
+                cache.days = Timestamp.daysFromCivil(year: min(max(y, 1678), 2261), month: mo, day: d)
+                cache.key = key
+            }
+            minuteSecs = Int64(cache.days) * 86_400 + Int64(h * 3600 + mi * 60)
+            (cache.minuteA, cache.minuteB, cache.minuteSeconds) = (a, b, minuteSecs)
+        }
+        guard p[i + 16] == 0x3A, let s = digits(p, i + 17, 2) else { return nil }
         var j = i + 19
         var ns = 0
         if j < p.count, p[j] == 0x2E || p[j] == 0x2C {
@@ -204,8 +231,10 @@ public enum ByteScan {
                 j = k
             }
         }
-        return (timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, nanosecond: ns,
-                          offsetSeconds: offset, cache: &cache), j)
+        // As `timestamp(...)` computes it, from the minute's seconds.
+        let secs = minuteSecs + Int64(s - offset)
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        return (Timestamp(nanos: overflow ? (secs < 0 ? .min : .max) : scaled.addingReportingOverflow(Int64(ns)).partialValue), j)
     }
 
     /// `Timestamp(year:month:day:hour:minute:second:nanosecond:offsetSeconds:)`, with the day

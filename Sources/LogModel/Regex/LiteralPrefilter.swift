@@ -226,6 +226,9 @@ public struct LiteralPrefilter: Sendable {
         }
     }
 
+    /// A prefilter with no literals: nothing occurs.
+    public static let empty = LiteralPrefilter(literals: [])
+
     public init(literals: [(bytes: [UInt8], tag: Int)]) {
         tables = Tables(literals: literals)
         literalCount = literals.count
