@@ -6,6 +6,13 @@
 // parses payloads and joins continuation lines, `prefilter` also runs the literal prefilter over
 // every message, `diagnose` is the whole engine as `logdiag FILE` runs it (without the report).
 // Allocations are counted by the malloc wrappers of CMallocCount, linked into this executable only.
+//
+//   logdiag-bench --literals            prints the prefilter's literals, one per line
+//   logdiag-bench --scan FILE           the literal engine alone: FILE in memory, every line scanned
+//
+// `--scan` is the figure to compare with other literal engines (scripts/literal-engines.c runs
+// Hyperscan the same way): memchr for the lines, then the prefilter on every line, and on every
+// line after its first 40 bytes (about a klog header).
 // Not part of `swift test`; `scripts/bench.sh` runs it.
 import CMallocCount
 import Glibc
@@ -99,6 +106,49 @@ func runStage(_ stage: Stage, path: String, ruleSet: RuleSet) -> Outcome {
     return out
 }
 
+/// The prefilter on every line of `path`, read whole into memory first: GB/s over the file's size,
+/// best of five, for memchr alone, whole lines, and lines after their first 40 bytes.
+func scanLiterals(path: String, ruleSet: RuleSet) {
+    let fd = Glibc.open(path, O_RDONLY)
+    guard fd >= 0 else { fail("cannot open \(path)") }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { fail("cannot stat \(path)") }
+    let size = Int(st.st_size)
+    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, size))
+    defer { buffer.deallocate() }
+    var have = 0
+    while have < size {
+        let n = read(fd, buffer + have, size - have)
+        guard n > 0 else { break }
+        have += n
+    }
+    close(fd)
+    let prefilter = ruleSet.prefilter
+    func best(_ name: String, _ body: () -> Int) {
+        var times: [Double] = []
+        var count = 0
+        for _ in 0..<5 {
+            let t = now()
+            count = body()
+            times.append(now() - t)
+        }
+        let b = times.min()!
+        print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(Double(Int(Double(have) / b / 1e7)) / 100) GB/s  \(count)")
+    }
+    func lines(_ each: (UnsafeBufferPointer<UInt8>) -> Bool) -> Int {
+        var i = 0, hits = 0
+        while i < have {
+            let nl = memchr(buffer + i, 0x0A, have - i).map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt8.self) - buffer } ?? have
+            if each(UnsafeBufferPointer(start: buffer + i, count: nl - i)) { hits += 1 }
+            i = nl + 1
+        }
+        return hits
+    }
+    best("memchr (lines)") { lines { _ in true } }
+    best("prefilter, whole lines") { lines { prefilter.occurs(in: $0) } }
+    best("prefilter, after 40 bytes") { lines { $0.count > 40 && prefilter.occurs(in: UnsafeBufferPointer(rebasing: $0[40...])) } }
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
 var stages = Stage.allCases
 if let i = args.firstIndex(of: "--stage"), i + 1 < args.count {
@@ -109,18 +159,29 @@ if let i = args.firstIndex(of: "--stage"), i + 1 < args.count {
         stages = [s]
     }
 }
+if args == ["--literals"] {
+    let (rules, _) = RuleLibrary.load()
+    for r in rules where !r.generic { for l in r.literals { print(l) } }
+    for l in RuleSet.versionLiterals { print(l) }
+    exit(0)
+}
+let scanOnly = args.first == "--scan"
+if scanOnly { args.removeFirst() }
 guard args.count == 1 else {
-    fail("usage: logdiag-bench [--stage read|unwrap|events|prefilter|diagnose|all] FILE")
+    fail("usage: logdiag-bench [--stage read|unwrap|events|prefilter|diagnose|all] FILE | --scan FILE | --literals")
 }
 let path = args[0]
-
-let t0 = now()
 let m0 = ld_malloc_count()
+let t0 = now()
 let (rules, errors) = RuleLibrary.load()
 if !errors.isEmpty { fail("built-in rules have errors: \(errors[0])") }
 let ruleSet: RuleSet
 do throws(RuleFileError) { ruleSet = try RuleSet(rules: rules) } catch { fail(error.description) }
 let startup = now() - t0
+if scanOnly {
+    scanLiterals(path: path, ruleSet: ruleSet)
+    exit(0)
+}
 print("rules: \(rules.count) rules compiled in \(Int(startup * 1000)) ms, \(ld_malloc_count() - m0) allocations, "
     + "\(ruleSet.prefilter.literalCount) literals")
 

@@ -16,7 +16,7 @@ public final class RuleSet: Sendable {
 
     /// Literals that announce a component version (`Version: v1.20.8`, `kubeletVersion="v1.22.4"`,
     /// `Starting k3s v1.21.4+k3s1`).
-    static let versionLiterals = ["ersion: v", "ersion=\"v", "ersion\":\"v", "Starting k3s v", "Starting rke2 v",
+    public static let versionLiterals = ["ersion: v", "ersion=\"v", "ersion\":\"v", "Starting k3s v", "Starting rke2 v",
                                   "Version=v"]
     static let versionRegex = #"(?:[Vv]ersion(?:: |="|":"|=)|Starting (?:k3s|rke2) )(?<version>v\d+\.\d+(?:\.\d+)?)"#
 
