@@ -5,7 +5,9 @@
 # from ../shared/bench/genlogs.py, and a directory of 8 files for parallel triage), then times on
 # the same files: logdiag with the whole built-in rule library, `rg -c -f` and `grep -cE -f` with
 # logdiag's own patterns (`logdiag rules patterns`), lnav headless when installed, and `wc -l`.
-# Prints MB/s, peak RSS and the ratio of logdiag to each peer; then start-up, parallel triage,
+# Prints MB/s, peak RSS and the ratio of logdiag to each peer; then checks that skipping lines no
+# rule can match changes no report (and stops if it does), runs logdiag, logdiag with every line
+# parsed and rg in turn on one core (scripts/bench-paired.py); then start-up, parallel triage,
 # peak RSS on a 2 GiB input, and the per-stage profile with heap allocations per line.
 #
 # Environment:
@@ -14,6 +16,7 @@
 #   GENLOGS                the generator (default ../shared/bench/genlogs.py)
 #   BENCH_RUNS             hyperfine runs per command (default 3, after one warm-up run)
 #   BENCH_SLOW_RUNS        runs of the slow peers, rg -P and grep -E (default 2, no warm-up)
+#   BENCH_PAIRED_RUNS      rounds of the paired runs (default 7, after one warm-up each)
 #   BENCH_SKIP_2G=1        skip the 2 GiB peak-RSS run
 #   BENCH_MB               size of each workload in MiB (default 256; use another cache when changing it)
 #   BENCH_WATCH_FILES, BENCH_WATCH_RATE, BENCH_WATCH_SECONDS   the watch run (500 files, 20,000 lines/s, 30 s)
