@@ -35,6 +35,22 @@ let fuzzSeeds: [String] = {
     return lines
 }()
 
+/// A line of `fuzzSeeds` with up to `edits - 1` random edits: a byte set to an interesting value
+/// or to any value, a run removed, a run repeated elsewhere. Shared by the fuzzers.
+func mutatedSeedLine(_ rng: inout XorShift, interesting: [UInt8], edits: Int) -> [UInt8] {
+    var line = Array(fuzzSeeds[rng.below(fuzzSeeds.count)].utf8)
+    for _ in 0..<rng.below(edits) where !line.isEmpty {
+        let at = rng.below(line.count)
+        switch rng.below(4) {
+        case 0: line[at] = interesting[rng.below(interesting.count)]
+        case 1: line.removeSubrange(at..<min(line.count, at + 1 + rng.below(12)))
+        case 2: line.insert(contentsOf: line[at..<min(line.count, at + rng.below(20))], at: rng.below(line.count))
+        default: line[at] = UInt8(truncatingIfNeeded: rng.next())
+        }
+    }
+    return line
+}
+
 @Suite struct RobustnessTests {
     /// Runs bytes through the whole pipeline (reader, envelopes, formats, rules) at a tiny buffer size.
     @discardableResult
@@ -130,17 +146,7 @@ let fuzzSeeds: [String] = {
         while Date() < end {
             var input: [UInt8] = []
             for _ in 0..<(1 + rng.below(8)) {
-                var line = Array(fuzzSeeds[rng.below(fuzzSeeds.count)].utf8)
-                for _ in 0..<rng.below(6) where !line.isEmpty {
-                    let at = rng.below(line.count)
-                    switch rng.below(4) {
-                    case 0: line[at] = interesting[rng.below(interesting.count)]
-                    case 1: line.removeSubrange(at..<min(line.count, at + 1 + rng.below(12)))
-                    case 2: line.insert(contentsOf: line[at..<min(line.count, at + rng.below(20))], at: rng.below(line.count))
-                    default: line[at] = UInt8(truncatingIfNeeded: rng.next())
-                    }
-                }
-                input += line + (rng.below(10) == 0 ? [] : [0x0A])
+                input += mutatedSeedLine(&rng, interesting: interesting, edits: 6) + (rng.below(10) == 0 ? [] : [0x0A])
             }
             try pipeline(input, capacity: 1 + rng.below(64), maxLine: 64 + rng.below(4096))
             runs += 1

@@ -53,7 +53,6 @@ import LogArchive
     func benchmarkWorkloadsGiveTheSameReport(_ name: String) throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/workloads/\(name).log.gz").path
-        let d = Diagnoser(ruleSet: librarySet)
         // Read through the archive reader, as `logdiag triage` reads a .gz file.
         func run(skip: Bool) throws -> (String, Int) {
             let d = Diagnoser(ruleSet: librarySet)
@@ -64,7 +63,6 @@ import LogArchive
             return (ReportDocument(report: Report(results: d.results, ruleSet: librarySet), inputs: summaries).json(),
                     summaries.reduce(0) { $0 + $1.events })
         }
-        _ = d
         let (with, events) = try run(skip: true)
         let (without, _) = try run(skip: false)
         #expect(events > 5000)
@@ -121,16 +119,7 @@ import LogArchive
         while Date() < end || runs < 50 {
             var input: [UInt8] = []
             for _ in 0..<(1 + rng.below(40)) {
-                var line = Array(fuzzSeeds[rng.below(fuzzSeeds.count)].utf8)
-                for _ in 0..<rng.below(4) where !line.isEmpty {
-                    let at = rng.below(line.count)
-                    switch rng.below(3) {
-                    case 0: line[at] = interesting[rng.below(interesting.count)]
-                    case 1: line.removeSubrange(at..<min(line.count, at + 1 + rng.below(12)))
-                    default: line[at] = UInt8(truncatingIfNeeded: rng.next())
-                    }
-                }
-                input += line + [0x0A]
+                input += mutatedSeedLine(&rng, interesting: interesting, edits: 4) + [0x0A]
             }
             let r = try compare([("fuzz.log", input)])
             #expect(r.same, "input: \(String(decoding: input, as: UTF8.self).debugDescription)")
