@@ -67,7 +67,9 @@ import LogArchive
         let (without, _) = try run(skip: false)
         #expect(events > 5000)
         #expect(with == without)
-        #expect(with.contains("\"findings\""))
+        // The workloads hold failures: the comparison covers findings, not only empty reports.
+        let doc = try JSONSerialization.jsonObject(with: Data(with.utf8)) as? [String: Any]
+        #expect(((doc?["findings"] as? [Any])?.count ?? 0) > 0)
     }
 
     /// A skipped line that turns out to be continued is parsed after all: the literal in its

@@ -28,14 +28,22 @@ public struct InputSummary: Sendable {
         events += 1
         formatCounts[Int(e.format.rawValue)] += 1
         if let env = e.envelope { envelopeCounts[Int(env.rawValue)] += 1 }
-        switch e.envelope {
-        case .dockerTS?, .cri?, .dockerJSON?, .journaldISO?, .journaldJSON?: datedEvents += 1
-        default:
-            if e.format.statesYear { datedEvents += 1 } else if e.time != nil { undatedEvents += 1 }
-        }
+        // Read before the `||`: its autoclosure cannot capture a borrowed event.
+        let formatStatesYear = e.format.statesYear
+        if InputSummary.envelopeStatesYear(e.envelope) || formatStatesYear { datedEvents += 1 }
+        else if e.time != nil { undatedEvents += 1 }
         if let t = e.time {
             if first == nil || t < first! { first = t }
             if last == nil || t > last! { last = t }
+        }
+    }
+
+    /// Envelopes whose time carries the year (a journald short prefix's does not).
+    @inline(__always)
+    static func envelopeStatesYear(_ e: EnvelopeKind?) -> Bool {
+        switch e {
+        case .dockerTS?, .cri?, .dockerJSON?, .journaldISO?, .journaldJSON?: true
+        default: false
         }
     }
 
@@ -79,10 +87,7 @@ public struct SkippedEvents: Sendable {
         events += 1
         if let env = envelope { envelopeCounts[Int(env.rawValue)] += 1 }
         // As `InputSummary.add` decides for a klog event, whose lines carry no year.
-        switch envelope {
-        case .dockerTS?, .cri?, .dockerJSON?, .journaldISO?, .journaldJSON?: dated += 1
-        default: undated += 1
-        }
+        if InputSummary.envelopeStatesYear(envelope) { dated += 1 } else { undated += 1 }
         if first == nil || time < first! { first = time }
         if last == nil || time > last! { last = time }
     }

@@ -203,13 +203,7 @@ public enum ByteScan {
                   let h = digits(p, i + 11, 2), p[i + 13] == 0x3A, let mi = digits(p, i + 14, 2),
                   (1...12).contains(mo), (1...31).contains(d)
             else { return nil }
-            let key = (y &* 100 &+ mo) &* 100 &+ d
-            if key != cache.key {
-                // As `Timestamp(year:...)` does: years outside what Int64 nanoseconds hold are clamped.
-                cache.days = Timestamp.daysFromCivil(year: min(max(y, 1678), 2261), month: mo, day: d)
-                cache.key = key
-            }
-            minuteSecs = Int64(cache.days) * 86_400 + Int64(h * 3600 + mi * 60)
+            minuteSecs = minuteSeconds(year: y, month: mo, day: d, hour: h, minute: mi, cache: &cache)
             (cache.minuteA, cache.minuteB, cache.minuteSeconds) = (a, b, minuteSecs)
         }
         guard p[i + 16] == 0x3A, let s = digits(p, i + 17, 2) else { return nil }
@@ -231,10 +225,7 @@ public enum ByteScan {
                 j = k
             }
         }
-        // As `timestamp(...)` computes it, from the minute's seconds.
-        let secs = minuteSecs + Int64(s - offset)
-        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
-        return (Timestamp(nanos: overflow ? (secs < 0 ? .min : .max) : scaled.addingReportingOverflow(Int64(ns)).partialValue), j)
+        return (instant(seconds: minuteSecs + Int64(s - offset), nanosecond: ns), j)
     }
 
     /// `Timestamp(year:month:day:hour:minute:second:nanosecond:offsetSeconds:)`, with the day
@@ -242,13 +233,26 @@ public enum ByteScan {
     @inline(__always)
     static func timestamp(year y: Int, month mo: Int, day d: Int, hour h: Int, minute mi: Int, second s: Int,
                           nanosecond ns: Int, offsetSeconds offset: Int = 0, cache: inout DayCache) -> Timestamp {
+        instant(seconds: minuteSeconds(year: y, month: mo, day: d, hour: h, minute: mi, cache: &cache) + Int64(s - offset),
+                nanosecond: ns)
+    }
+
+    /// Seconds since 1970 at the start of a minute (the day number from `cache` when it is the same date).
+    @inline(__always)
+    static func minuteSeconds(year y: Int, month mo: Int, day d: Int, hour h: Int, minute mi: Int,
+                              cache: inout DayCache) -> Int64 {
         let key = (y &* 100 &+ mo) &* 100 &+ d
         if key != cache.key {
             // As `Timestamp(year:...)` does: years outside what Int64 nanoseconds hold are clamped.
             cache.days = Timestamp.daysFromCivil(year: min(max(y, 1678), 2261), month: mo, day: d)
             cache.key = key
         }
-        let secs = Int64(cache.days) * 86_400 + Int64(h * 3600 + mi * 60 + s - offset)
+        return Int64(cache.days) * 86_400 + Int64(h * 3600 + mi * 60)
+    }
+
+    /// The instant `secs` seconds and `ns` nanoseconds after 1970, clamped where Int64 nanoseconds end.
+    @inline(__always)
+    static func instant(seconds secs: Int64, nanosecond ns: Int) -> Timestamp {
         let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
         return Timestamp(nanos: overflow ? (secs < 0 ? .min : .max) : scaled.addingReportingOverflow(Int64(ns)).partialValue)
     }
